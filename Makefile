@@ -1,0 +1,51 @@
+# The few commands a newcomer needs. `make run` starts everything; `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Django 6 needs Python 3.12+: take the first interpreter that qualifies (pyenv builds included).
+PYTHON ?= $(shell for c in python3.14 python3.13 python3.12 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 /root/.pyenv/versions/3.1[2-9]*/bin/python3; do \
+	$$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$c; break; }; done)
+
+.PHONY: run test install lint format migrations-check messages vendor clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (Django 6)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install  ## migrate, load reference + demo data, start web, worker and beat
+	$(PY) -m programme.stack run
+
+test: install  ## the whole suite against real PostgreSQL and Redis (embedded unless DATABASE_URL/REDIS_URL)
+	$(PY) -m programme.stack test $(ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: install
+	DJANGO_DEBUG=1 $(PY) -m programme.stack manage makemigrations --check --dry-run
+
+messages: install  ## refresh the gettext catalogues (needs GNU gettext)
+	DJANGO_DEBUG=1 DATABASE_URL=postgres://unused/unused $(PY) manage.py makemessages -l vi -l en --ignore=.venv --ignore=var --ignore=staticfiles
+	DJANGO_DEBUG=1 DATABASE_URL=postgres://unused/unused $(PY) manage.py compilemessages --ignore=.venv
+
+BOOTSTRAP_VERSION := 5.3.9
+HTMX_VERSION := 2.0.11
+vendor:  ## refresh static/vendor from the npm registry
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent bootstrap@$(BOOTSTRAP_VERSION) htmx.org@$(HTMX_VERSION) >/dev/null \
+	&& mkdir b h && tar xzf bootstrap-*.tgz -C b && tar xzf htmx.org-*.tgz -C h \
+	&& cp b/package/dist/css/bootstrap.min.css b/package/dist/js/bootstrap.bundle.min.js b/package/LICENSE $(CURDIR)/static/vendor/bootstrap/ \
+	&& cp h/package/dist/htmx.min.js h/package/LICENSE $(CURDIR)/static/vendor/htmx/ \
+	&& sed -i '/sourceMappingURL/d' $(CURDIR)/static/vendor/*/*.js $(CURDIR)/static/vendor/*/*.css
+
+clean:
+	rm -rf $(VENV) var staticfiles
