@@ -5,7 +5,7 @@ import datetime
 import factory
 from django.contrib.auth import get_user_model
 
-from communes.models import AdminUnit, Designation, Programme
+from communes.models import AdminUnit, CriteriaSet, Criterion, Designation, Programme
 from partners.models import Agency, Assignment, Enterprise, Membership, Twinning
 
 
@@ -115,3 +115,25 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     role = Membership.Role.PROVINCE_STAFF
+
+
+class CriteriaSetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CriteriaSet
+        django_get_or_create = ("code",)
+
+    code = "ntm-test"
+    name = "Bộ tiêu chí quốc gia về xã nông thôn mới giai đoạn 2021-2025"
+    legal_reference = "318/QĐ-TTg"
+    first_year = 2021
+    last_year = 2025
+    has_advanced_levels = True
+
+
+class CriterionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Criterion
+
+    criteria_set = factory.SubFactory(CriteriaSetFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    name = factory.Sequence(lambda n: f"Tiêu chí thử {n}")
