@@ -10,11 +10,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from communes.models import AdminUnit
+from communes.text import fold_sql
 from partners.models import Agency, Enterprise
 
 # 1.000 tỷ đồng: anything larger is a typing mistake, not a contribution.
@@ -36,6 +38,19 @@ class Party(models.TextChoices):
     AGENCY = "agency", _("agency")
     ENTERPRISE = "enterprise", _("enterprise")
     PROVINCE = "province", _("province")
+
+
+def _search_text(*fields: str) -> models.GeneratedField:
+    """A folded copy of some text fields, for accent-insensitive search ("cau duong" finds "cầu đường")."""
+    joined = models.Func(
+        *[models.F(name) for name in fields],
+        arg_joiner=" || ' ' || ",
+        template="(%(expressions)s)",
+        output_field=models.TextField(),
+    )
+    return models.GeneratedField(
+        expression=fold_sql(joined), output_field=models.TextField(), db_persist=True
+    )
 
 
 def _in(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
@@ -119,6 +134,9 @@ class Plan(Versioned):
     def __str__(self) -> str:
         return _("Plan %(year)s · %(commune)s") % {"year": self.year, "commune": self.commune}
 
+    def get_absolute_url(self) -> str:
+        return reverse("programme:plan_detail", args=[self.pk])
+
     def clean(self) -> None:
         if self.status == self.Status.AGREED and not self.agreed_on:
             raise ValidationError({"agreed_on": _("An agreed plan needs the date it was agreed.")})
@@ -167,7 +185,8 @@ class PlanItem(Versioned):
         _("status"), max_length=12, choices=Status.choices, default=Status.PLANNED
     )
     completed_on = models.DateField(_("completed on"), null=True, blank=True)
-    history = HistoricalRecords()
+    search_text = _search_text("title", "description", "target_text")
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         verbose_name = _("plan item")
@@ -259,7 +278,8 @@ class Visit(Versioned):
     plan_items = models.ManyToManyField(
         PlanItem, verbose_name=_("plan items delivered"), blank=True, related_name="visits"
     )
-    history = HistoricalRecords(m2m_fields=[plan_items])
+    search_text = _search_text("village", "summary", "follow_ups")
+    history = HistoricalRecords(m2m_fields=[plan_items], excluded_fields=["search_text"])
 
     class Meta:
         verbose_name = _("visit")
@@ -279,6 +299,9 @@ class Visit(Versioned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.commune} · {self.date:%d/%m/%Y}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("programme:visit_detail", args=[self.pk])
 
     def clean(self) -> None:
         check_record_date(self.date, "date")
@@ -338,7 +361,8 @@ class Difficulty(Versioned):
     unresolvable_reason = models.TextField(
         _("why it cannot be resolved"), blank=True, max_length=4000
     )
-    history = HistoricalRecords()
+    search_text = _search_text("description", "proposal", "resolution")
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         verbose_name = _("difficulty")
@@ -374,6 +398,9 @@ class Difficulty(Versioned):
 
     def __str__(self) -> str:
         return self.description[:80]
+
+    def get_absolute_url(self) -> str:
+        return reverse("programme:difficulty_detail", args=[self.pk])
 
     @property
     def is_open(self) -> bool:
@@ -535,7 +562,8 @@ class Contribution(Versioned):
         blank=True,
         related_name="contributions",
     )
-    history = HistoricalRecords()
+    search_text = _search_text("description", "unit")
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         verbose_name = _("contribution")
@@ -574,6 +602,9 @@ class Contribution(Versioned):
 
     def __str__(self) -> str:
         return f"{self.description[:60]} · {self.commune} · {self.date:%d/%m/%Y}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("programme:contribution_detail", args=[self.pk])
 
     @property
     def contributor(self):

@@ -1,0 +1,317 @@
+"""Forms of the field work. They check what a person can fix; services check the rest."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from communes.models import AdminUnit, Designation
+from partners.models import Agency, Enterprise
+from partners.scoping import communes_in_scope, scope_for
+from programme.attachments import detect_attachment_type
+from programme.fields import MoneyField, MultipleFileField, VnDateField
+from programme.models import (
+    Contribution,
+    ContributionCategory,
+    Difficulty,
+    Plan,
+    PlanItem,
+    Visit,
+    check_record_date,
+)
+
+
+class CommuneChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: AdminUnit) -> str:
+        district = obj.parent.name if obj.parent_id and obj.parent.level == "district" else ""
+        return f"{obj.full_name} ({district})" if district else obj.full_name
+
+
+def communes_for_forms(user):
+    """Communes a user may pick: their own; for province staff, the designated ones."""
+    scope = scope_for(user)
+    units = AdminUnit.objects.filter(level=AdminUnit.Level.COMMUNE)
+    if scope.is_province:
+        units = units.filter(pk__in=Designation.objects.values("commune_id"))
+    else:
+        units = units.filter(communes_in_scope(scope))
+    return units.select_related("parent").order_by("name")
+
+
+def agencies_for_forms(user):
+    scope = scope_for(user)
+    agencies = Agency.objects.all()
+    return agencies if scope.is_province else agencies.filter(pk__in=scope.agency_ids)
+
+
+def enterprises_for_forms(user):
+    scope = scope_for(user)
+    enterprises = Enterprise.objects.all()
+    return enterprises if scope.is_province else enterprises.filter(pk__in=scope.enterprise_ids)
+
+
+class FieldWorkForm(forms.ModelForm):
+    """Bootstrap classes, the user's communes and organisations, and checked attachments."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    files = MultipleFileField(label=_("Attachments (photos, minutes, receipts)"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if "commune" in self.fields:
+            self.fields["commune"] = CommuneChoiceField(
+                queryset=communes_for_forms(user),
+                label=_("Commune"),
+                error_messages={"invalid_choice": _("Choose a commune from the list.")},
+            )
+        if "agency" in self.fields:
+            self.fields["agency"].queryset = agencies_for_forms(user)
+        if "enterprise" in self.fields:
+            self.fields["enterprise"].queryset = enterprises_for_forms(user)
+        if not self.instance.pk and not scope_for(user).is_province:
+            # A liaison with one agency or one commune should not have to pick it.
+            for name in ("commune", "agency", "enterprise"):
+                if name in self.fields and name not in self.initial:
+                    choices = list(self.fields[name].queryset[:2])
+                    if len(choices) == 1:
+                        self.initial[name] = choices[0].pk
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+            self.fields.pop("files", None)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if isinstance(field, VnDateField) and cleaned.get(name):
+                try:
+                    check_record_date(cleaned[name], name)
+                except ValidationError as error:
+                    self.add_error(None, error)
+        return cleaned
+
+    def clean_files(self):
+        files = self.cleaned_data.get("files") or []
+        if len(files) > 10:
+            raise ValidationError(_("Attach at most 10 files at a time."))
+        errors = []
+        for upload in files:
+            try:
+                detect_attachment_type(upload)
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise ValidationError(errors)
+        return files
+
+    def service_fields(self) -> dict:
+        data = {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in {"version"} and name in self._meta.fields
+        }
+        return data
+
+
+class VisitForm(FieldWorkForm):
+    date = VnDateField(label=_("Date"))
+
+    class Meta:
+        model = Visit
+        fields = [
+            "commune",
+            "agency",
+            "date",
+            "kind",
+            "village",
+            "participants_count",
+            "participant_names",
+            "summary",
+            "follow_ups",
+        ]
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 4}),
+            "follow_ups": forms.Textarea(attrs={"rows": 2}),
+            "participant_names": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class DifficultyForm(FieldWorkForm):
+    raised_on = VnDateField(label=_("Raised on"))
+    resolved_on = VnDateField(label=_("Resolved on"), required=False)
+
+    class Meta:
+        model = Difficulty
+        fields = [
+            "commune",
+            "raised_on",
+            "visit",
+            "area",
+            "description",
+            "proposal",
+            "owner",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "proposal": forms.Textarea(attrs={"rows": 2}),
+            "visit": forms.HiddenInput,
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields.pop("resolved_on")
+
+
+class DifficultyUpdateForm(FieldWorkForm):
+    resolved_on = VnDateField(label=_("Resolved on"), required=False)
+
+    class Meta:
+        model = Difficulty
+        fields = [
+            "area",
+            "description",
+            "proposal",
+            "owner",
+            "status",
+            "resolution",
+            "resolved_on",
+            "unresolvable_reason",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "proposal": forms.Textarea(attrs={"rows": 2}),
+            "resolution": forms.Textarea(attrs={"rows": 3}),
+            "unresolvable_reason": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class ContributionForm(FieldWorkForm):
+    date = VnDateField(label=_("Date"))
+    value = MoneyField(
+        label=_("Value (đồng)"),
+        required=False,
+        help_text=_("Whole đồng, e.g. 1.500.000. For labour it is workdays × daily rate."),
+    )
+    daily_rate = MoneyField(label=_("Value of one workday (đồng)"), required=False)
+
+    class Meta:
+        model = Contribution
+        fields = [
+            "date",
+            "commune",
+            "agency",
+            "enterprise",
+            "category",
+            "area",
+            "form",
+            "value",
+            "workdays",
+            "daily_rate",
+            "quantity",
+            "unit",
+            "beneficiaries",
+            "description",
+            "status",
+            "plan_item",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["category"].queryset = ContributionCategory.objects.filter(active=True)
+        self.fields["area"].required = False
+        self.fields["area"].help_text = _("Filled from the category when the category has an area.")
+        self.fields["plan_item"].queryset = PlanItem.objects.select_related("plan").filter(
+            plan__commune__in=self.fields["commune"].queryset
+        )
+        scope = scope_for(user)
+        # A liaison gives for their agency, a representative for their enterprise.
+        if not scope.is_province:
+            if not scope.agency_ids:
+                self.fields.pop("agency")
+            if not scope.enterprise_ids:
+                self.fields.pop("enterprise")
+
+    def clean(self):
+        cleaned = super().clean()
+        category = cleaned.get("category")
+        if category and category.area:
+            cleaned["area"] = category.area
+        elif category and not cleaned.get("area"):
+            self.add_error("area", _("Choose the area of support for this category."))
+        form = cleaned.get("form")
+        if form == Contribution.Form.LABOUR:
+            if not cleaned.get("workdays"):
+                self.add_error("workdays", _("Give the number of workdays."))
+            if not cleaned.get("daily_rate"):
+                self.add_error("daily_rate", _("Give the value of one workday."))
+        elif cleaned.get("value") is None and "value" not in self.errors:
+            self.add_error("value", _("Give the value in đồng."))
+        agency, enterprise = cleaned.get("agency"), cleaned.get("enterprise")
+        if (
+            "agency" in self.fields
+            and "enterprise" in self.fields
+            and bool(agency) == bool(enterprise)
+        ):
+            raise ValidationError(_("Choose either the agency or the enterprise that gave it."))
+        if len(self.fields.keys() & {"agency", "enterprise"}) == 1:
+            scope = scope_for(self.user)
+            only = "agency" if "agency" in self.fields else "enterprise"
+            ids = scope.agency_ids if only == "agency" else scope.enterprise_ids
+            if not cleaned.get(only) and len(ids) == 1:
+                model = Agency if only == "agency" else Enterprise
+                cleaned[only] = model.objects.get(pk=next(iter(ids)))
+        plan_item, commune = cleaned.get("plan_item"), cleaned.get("commune")
+        if plan_item and commune and plan_item.plan.commune_id != commune.pk:
+            self.add_error("plan_item", _("That plan item belongs to another commune."))
+        return cleaned
+
+    def _post_clean(self):
+        # The model's own checks run in the service, once the contributor and value are settled.
+        pass
+
+
+class PlanForm(FieldWorkForm):
+    class Meta:
+        model = Plan
+        fields = ["commune", "year", "note"]
+        widgets = {"note": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields.pop("files", None)
+
+
+class PlanItemForm(FieldWorkForm):
+    target_value = MoneyField(label=_("Target value (đồng)"), required=False)
+    completed_on = VnDateField(label=_("Completed on"), required=False)
+
+    class Meta:
+        model = PlanItem
+        fields = [
+            "area",
+            "title",
+            "description",
+            "period_kind",
+            "period_number",
+            "responsible",
+            "target_text",
+            "target_value",
+            "status",
+            "completed_on",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields.pop("files", None)
+
+    def clean_target_value(self):
+        return self.cleaned_data.get("target_value") or 0
