@@ -19,11 +19,21 @@ def _term(start: str, end: str) -> Func:
 
 
 def no_overlapping_terms(
-    *, name: str, keys: list[str], start: str, end: str, condition: Q | None = None
+    *,
+    name: str,
+    keys: list[str],
+    start: str,
+    end: str,
+    condition: Q | None = None,
+    message=None,
 ) -> ExclusionConstraint:
     """Refuse two rows with equal `keys` whose [start, end] terms share a day (NULL end: open)."""
     expressions = [(_point(key), RangeOperators.OVERLAPS) for key in keys]
     expressions.append((_term(start, end), RangeOperators.OVERLAPS))
     return ExclusionConstraint(
-        name=name, expressions=expressions, index_type="gist", condition=condition
+        name=name,
+        expressions=expressions,
+        index_type="gist",
+        condition=condition,
+        violation_error_message=message,
     )

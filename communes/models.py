@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -191,6 +192,8 @@ class AdminUnit(models.Model):
         )
 
     def clean(self) -> None:
+        # Search folds composed (NFC) text; a name typed in decomposed form would not be found.
+        self.name = unicodedata.normalize("NFC", self.name or "").strip()
         check_term_order(self.valid_from, self.valid_until, end_field="valid_until")
         if self.parent_id and self.parent_id == self.pk:
             raise ValidationError({"parent": _("A unit cannot be its own parent.")})
@@ -219,6 +222,14 @@ class Succession(models.Model):
         _("only part of the area moved"),
         default=False,
         help_text=_("Ticked when the predecessor was divided among several successors."),
+    )
+    is_default = models.BooleanField(
+        _("takes over the records"),
+        default=True,
+        help_text=_(
+            "When a unit was divided, the one successor its records are counted under in "
+            "reports by today's units."
+        ),
     )
     note = models.TextField(_("note"), blank=True)
     history = HistoricalRecords()
@@ -288,6 +299,9 @@ class Designation(models.Model):
                 keys=["programme_id", "commune_id"],
                 start="valid_from",
                 end="valid_until",
+                message=_(
+                    "This commune is already designated under this programme for part of that term."
+                ),
             ),
         ]
 
@@ -298,20 +312,6 @@ class Designation(models.Model):
         check_term_order(self.valid_from, self.valid_until, end_field="valid_until")
         if self.commune_id and self.commune.level != AdminUnit.Level.COMMUNE:
             raise ValidationError({"commune": _("Only a commune-level unit can be designated.")})
-        if not (self.programme_id and self.commune_id and self.valid_from):
-            return
-        overlapping = Designation.objects.filter(
-            programme_id=self.programme_id, commune_id=self.commune_id
-        ).exclude(pk=self.pk)
-        overlapping = overlapping.filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gte=self.valid_from)
-        )
-        if self.valid_until:
-            overlapping = overlapping.filter(valid_from__lte=self.valid_until)
-        if overlapping.exists():
-            raise ValidationError(
-                _("This commune is already designated under this programme for part of that term.")
-            )
 
 
 class NtmLevel(models.TextChoices):

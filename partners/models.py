@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import date
 
 from django.conf import settings
@@ -59,6 +60,9 @@ class Agency(models.Model):
     def __str__(self) -> str:
         return self.short_name or self.name
 
+    def clean(self) -> None:
+        self.name = unicodedata.normalize("NFC", self.name or "").strip()
+
 
 class Enterprise(models.Model):
     """An enterprise twinned with one or more special communes."""
@@ -94,6 +98,9 @@ class Enterprise(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        self.name = unicodedata.normalize("NFC", self.name or "").strip()
 
 
 class Role(models.TextChoices):
@@ -170,31 +177,31 @@ class Assignment(Term):
                 start="start_date",
                 end="end_date",
                 condition=Q(role="lead"),
+                message=_("A commune has at most one lead agency on any day."),
             ),
             no_overlapping_terms(
                 name="assignment_no_duplicate_term",
                 keys=["agency_id", "commune_id"],
                 start="start_date",
                 end="end_date",
+                message=_("This agency is already assigned to this commune for part of that term."),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.agency} → {self.commune}"
 
+    def get_constraints(self):
+        # clean() explains a lead clash, naming the other agency; the constraint need not repeat it.
+        return [
+            (model, [c for c in constraints if c.name != "assignment_one_lead_per_commune"])
+            for model, constraints in super().get_constraints()
+        ]
+
     def clean(self) -> None:
         super().clean()
         if not (self.commune_id and self.start_date):
             return
-        if (
-            self.agency_id
-            and self.overlapping(
-                Assignment.objects.filter(agency_id=self.agency_id, commune_id=self.commune_id)
-            ).exists()
-        ):
-            raise ValidationError(
-                _("This agency is already assigned to this commune for part of that term.")
-            )
         if self.role == Role.LEAD:
             clash = (
                 self.overlapping(
@@ -252,22 +259,14 @@ class Twinning(Term):
                 keys=["enterprise_id", "commune_id"],
                 start="start_date",
                 end="end_date",
+                message=_(
+                    "This enterprise is already twinned with this commune for part of that term."
+                ),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.enterprise} ↔ {self.commune}"
-
-    def clean(self) -> None:
-        super().clean()
-        if not (self.enterprise_id and self.commune_id and self.start_date):
-            return
-        if self.overlapping(
-            Twinning.objects.filter(enterprise_id=self.enterprise_id, commune_id=self.commune_id)
-        ).exists():
-            raise ValidationError(
-                _("This enterprise is already twinned with this commune for part of that term.")
-            )
 
 
 class Membership(models.Model):
@@ -371,7 +370,7 @@ class Membership(models.Model):
         for field in ("agency", "enterprise", "commune"):
             is_set = getattr(self, f"{field}_id") is not None
             if field == wanted and not is_set:
-                errors[field] = _("This role acts for a %(what)s: choose one.") % {
+                errors[field] = _("Choose the %(what)s this person acts for.") % {
                     "what": self._meta.get_field(field).verbose_name
                 }
             elif field != wanted and is_set:
