@@ -114,7 +114,9 @@ def run() -> int:
 
 def test(pytest_args: list[str]) -> int:
     handles = prepare_environment("programme")  # noqa: F841 (keeps the servers alive)
-    return subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR).returncode
+    # Importing this package set DJANGO_SETTINGS_MODULE for Celery; the tests use their own.
+    args = [sys.executable, "-m", "pytest", "--ds=programme.settings_test", *pytest_args]
+    return subprocess.run(args, cwd=BASE_DIR).returncode
 
 
 def manage(args: list[str]) -> int:
