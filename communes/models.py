@@ -227,8 +227,8 @@ class Succession(models.Model):
         _("takes over the records"),
         default=True,
         help_text=_(
-            "When a unit was divided, the one successor its records are counted under in "
-            "reports by today's units."
+            "When a unit was divided among several successors, reports by today's units "
+            "count its records under the successor ticked here."
         ),
     )
     note = models.TextField(_("note"), blank=True)
@@ -452,7 +452,7 @@ class NtmRecognition(models.Model):
 
     def clean(self) -> None:
         if self.level == NtmLevel.NOT_MET:
-            raise ValidationError({"level": _("A recognition is for a level that was reached.")})
+            raise ValidationError({"level": _("Choose the level the commune was recognised at.")})
         if self.criteria_set_id and self.year:
             cs = self.criteria_set
             if not cs.first_year <= self.year <= cs.last_year:

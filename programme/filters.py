@@ -89,7 +89,7 @@ class VisitFilter(RecordFilter):
 class DifficultyFilter(RecordFilter):
     date_field = "raised_on"
     open_only = django_filters.BooleanFilter(
-        label=_("Open only"), method="filter_open", widget=forms.CheckboxInput
+        label=_("Not closed yet"), method="filter_open", widget=forms.CheckboxInput
     )
 
     class Meta:

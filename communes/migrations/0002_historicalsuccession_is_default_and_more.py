@@ -14,12 +14,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalsuccession',
             name='is_default',
-            field=models.BooleanField(default=True, help_text="When a unit was divided, the one successor its records are counted under in reports by today's units.", verbose_name='takes over the records'),
+            field=models.BooleanField(default=True, help_text="When a unit was divided among several successors, reports by today's units count its records under the successor ticked here.", verbose_name='takes over the records'),
         ),
         migrations.AddField(
             model_name='succession',
             name='is_default',
-            field=models.BooleanField(default=True, help_text="When a unit was divided, the one successor its records are counted under in reports by today's units.", verbose_name='takes over the records'),
+            field=models.BooleanField(default=True, help_text="When a unit was divided among several successors, reports by today's units count its records under the successor ticked here.", verbose_name='takes over the records'),
         ),
         migrations.AlterConstraint(
             model_name='designation',

@@ -46,7 +46,8 @@ def format_money_short(value) -> str:
     ):
         if abs(amount) >= size:
             return f"{format_number(amount / size, 1)} {unit}"
-    return f"{format_number(amount)} {_('đồng')}"
+    dong = _("đồng")
+    return f"{format_number(amount)} {dong}"
 
 
 register.filter("vn_number", format_number)
