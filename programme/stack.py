@@ -84,6 +84,7 @@ def run() -> int:
     _manage("load_admin_units")
     _manage("load_ntm_criteria")
     _manage("load_demo", "--allow-production")
+    _manage("load_demo_activity", "--allow-production")
     processes: list[subprocess.Popen] = []
     try:
         processes.append(

@@ -59,7 +59,7 @@ def test_a_liaison_records_a_visit_a_difficulty_and_a_contribution_on_a_phone(
     commune = world["commune"]
     day = (timezone.localdate() - datetime.timedelta(days=3)).strftime("%d/%m/%Y")
     _log_in(page, live_server.url, "coquan")
-    assert page.locator("#my-communes").inner_text().count("Chất Bình") == 1
+    assert page.locator("#my-communes-cards").inner_text().count("Chất Bình") == 1
 
     # The visit: a village Party-cell meeting. Commune and agency are preselected.
     page.goto(live_server.url + "/visits/new/")

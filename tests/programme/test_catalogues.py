@@ -9,7 +9,7 @@ LOCALE = Path(__file__).resolve().parents[2] / "programme" / "locale"
 
 
 def _entries(language: str):
-    po = polib.pofile(LOCALE / language / "LC_MESSAGES" / "django.po")
+    po = polib.pofile(str(LOCALE / language / "LC_MESSAGES" / "django.po"))
     return po, [entry for entry in po if not entry.obsolete]
 
 
@@ -23,7 +23,7 @@ def test_the_vietnamese_catalogue_has_no_untranslated_or_fuzzy_entry():
 @pytest.mark.parametrize("language", ["vi", "en"])
 def test_the_compiled_catalogue_matches_its_source(language):
     po, entries = _entries(language)
-    mo = polib.mofile(LOCALE / language / "LC_MESSAGES" / "django.mo")
+    mo = polib.mofile(str(LOCALE / language / "LC_MESSAGES" / "django.mo"))
     compiled = {
         (e.msgctxt, e.msgid): (e.msgstr, tuple(sorted(e.msgstr_plural.items()))) for e in mo
     }

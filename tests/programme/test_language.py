@@ -21,3 +21,9 @@ def test_vietnamese_is_the_default(client):
 def test_unknown_language_is_ignored(client):
     client.post("/i18n/setlang/", {"language": "xx", "next": "/accounts/login/"})
     assert 'lang="vi"' in client.get("/accounts/login/").content.decode()
+
+
+@pytest.mark.django_db
+def test_an_english_browser_still_gets_vietnamese_until_english_is_chosen(client):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="vi"' in page
