@@ -288,6 +288,14 @@ class PlanForm(FieldWorkForm):
         super().__init__(*args, user=user, **kwargs)
         self.fields.pop("files", None)
 
+    def validate_unique(self):
+        # plan_create explains a second plan for the same year beside the year field.
+        pass
+
+    def validate_constraints(self):
+        # Django 6 checks the UniqueConstraint here too; leave it to plan_create as well.
+        pass
+
 
 class PlanItemForm(FieldWorkForm):
     target_value = MoneyField(label=_("Target value (đồng)"), required=False)

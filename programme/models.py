@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -76,6 +76,30 @@ class Versioned(models.Model):
     class Meta:
         abstract = True
 
+    def clean_fields(self, exclude=None) -> None:
+        """Also hold text fields to their max_length: Django checks that only in forms."""
+        errors = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.error_dict
+        for field in self._meta.concrete_fields:
+            if (
+                not isinstance(field, models.TextField)
+                or not field.max_length
+                or field.name in (exclude or ())
+                or field.name in errors
+            ):
+                continue
+            value = getattr(self, field.attname)
+            try:
+                if isinstance(value, str):
+                    MaxLengthValidator(field.max_length)(value)
+            except ValidationError as error:
+                errors[field.name] = error.error_list
+        if errors:
+            raise ValidationError(errors)
+
 
 def check_record_date(day: date | None, field: str) -> None:
     """Neither in the future nor before the programme started."""
@@ -140,6 +164,7 @@ class Plan(Versioned):
     def clean(self) -> None:
         if self.status == self.Status.AGREED and not self.agreed_on:
             raise ValidationError({"agreed_on": _("An agreed plan needs the date it was agreed.")})
+        check_record_date(self.agreed_on, "agreed_on")
 
 
 class PlanItem(Versioned):
@@ -609,6 +634,13 @@ class Contribution(Versioned):
     @property
     def contributor(self):
         return self.agency or self.enterprise
+
+    def validate_constraints(self, exclude=None) -> None:
+        # clean() words a missing or double contributor for people; skip the constraint's
+        # generic "Constraint … is violated." that would repeat it.
+        if bool(self.agency_id) == bool(self.enterprise_id):
+            exclude = {*(exclude or ()), "agency", "enterprise"}
+        super().validate_constraints(exclude=exclude)
 
     def clean(self) -> None:
         check_record_date(self.date, "date")

@@ -30,6 +30,7 @@ from programme.models import (
     Visit,
     labour_value,
 )
+from programme.scoping import can_change_plan
 
 
 @dataclass
@@ -89,6 +90,8 @@ def _save(instance: models.Model, *, user, reason: str, expected_version: int | 
     """Validate and save; an update must name the version it was based on."""
     instance.full_clean()
     instance._change_reason = reason or ""
+    # The history record names who saved, also outside a request (shell, tasks, tests).
+    instance._history_user = user
     if instance._state.adding:
         instance.created_by = user
         instance.save()
@@ -127,6 +130,7 @@ def _store_attachments(record: models.Model, files: list[UploadedFile], *, user)
                 size=upload.size,
                 uploaded_by=user,
             )
+            attachment._history_user = user
             attachment.save()
             stored.append(attachment)
     except Exception:
@@ -225,6 +229,7 @@ def visit_update(
 ) -> Visit:
     for name, value in fields.items():
         setattr(visit, name, value)
+    _require_agency(user, visit.agency)
     visit.full_clean()
     _require_assigned(visit.agency, visit.commune, visit.date)
     if plan_items is not None:
@@ -291,9 +296,14 @@ def difficulty_record(
 def difficulty_update(
     *, user, difficulty: Difficulty, expected_version: int, reason: str = "", **fields
 ) -> Difficulty:
-    old_status = Difficulty.objects.values_list("status", flat=True).get(pk=difficulty.pk)
+    old_status, stored_version = Difficulty.objects.values_list("status", "version").get(
+        pk=difficulty.pk
+    )
     for name, value in fields.items():
         setattr(difficulty, name, value)
+    if stored_version != expected_version:
+        # Judge the move against what this user saw, not a status someone else set meanwhile.
+        raise _conflict(difficulty, expected_version)
     new_status = difficulty.status
     if new_status != old_status and new_status not in Difficulty.TRANSITIONS[old_status]:
         raise ValidationError(
@@ -374,8 +384,13 @@ def contribution_record(
 def contribution_update(
     *, user, contribution: Contribution, expected_version: int, reason: str = "", **fields
 ) -> Contribution:
+    stored_value = Contribution.objects.values_list("value", flat=True).get(pk=contribution.pk)
     for name, value in fields.items():
         setattr(contribution, name, value)
+    if contribution.agency_id:
+        _require_agency(user, contribution.agency)
+    if contribution.enterprise_id:
+        _require_enterprise(user, contribution.enterprise)
     if (
         contribution.form == Contribution.Form.LABOUR
         and contribution.workdays
@@ -384,7 +399,7 @@ def contribution_update(
         contribution.value = labour_value(contribution.workdays, contribution.daily_rate)
     contribution.full_clean()
     _check_contributor(contribution)
-    if contribution.confirmed_at and "value" in fields:
+    if contribution.confirmed_at and contribution.value != stored_value:
         # A changed value is no longer what the commune confirmed.
         contribution.confirmed_at = None
         contribution.confirmed_by = None
@@ -397,6 +412,10 @@ def contribution_confirm(
     *, user, contribution: Contribution, expected_version: int
 ) -> Contribution:
     """The commune confirms it received the contribution."""
+    if contribution.status != Contribution.Status.DELIVERED:
+        raise ValidationError(
+            {"status": _("Only a delivered contribution can be confirmed as received.")}
+        )
     contribution.confirmed_by = user
     contribution.confirmed_at = timezone.now()
     _save(
@@ -423,6 +442,11 @@ def plan_create(*, user, commune: AdminUnit, year: int, note: str = "") -> Plan:
             ) from None
         raise
     _save(plan, user=user, reason=_("Recorded"), expected_version=None)
+    if not can_change_plan(scope_for(user), plan):
+        # Rolls the plan back with the transaction.
+        raise ValidationError(
+            {"commune": _("You do not work for this commune in %(year)s.") % {"year": year}}
+        )
     return plan
 
 

@@ -27,6 +27,7 @@ from programme.forms import (
     VisitForm,
 )
 from programme.listing import RecordListView
+from programme.models import Contribution
 from programme.tables import ContributionTable, DifficultyTable, PlanItemTable, VisitTable
 
 
@@ -334,7 +335,8 @@ def contribution_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contribution": contribution,
             "can_change": scoping.can_change_contribution(scope, contribution),
             "can_confirm": scoping.can_confirm_contribution(scope, contribution)
-            and not contribution.confirmed_at,
+            and not contribution.confirmed_at
+            and contribution.status == Contribution.Status.DELIVERED,
             "attachments": contribution.attachments.all(),
         },
     )
@@ -391,6 +393,9 @@ def contribution_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(
             request, _("The contribution changed meanwhile: check it and confirm again.")
         )
+    except ValidationError as error:
+        # e.g. a pledge: only what was delivered can be confirmed as received.
+        messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Receipt of the contribution was confirmed."))
     return redirect(contribution)

@@ -13,3 +13,13 @@ def admin_user(db):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Data the migrations seed is flushed by browser tests; a reused test database gets it back."""
+    from programme.categories import categories_seed
+    from programme.models import ContributionCategory
+
+    with django_db_blocker.unblock():
+        categories_seed(ContributionCategory)

@@ -137,3 +137,67 @@ class CriterionFactory(factory.django.DjangoModelFactory):
     criteria_set = factory.SubFactory(CriteriaSetFactory)
     number = factory.Sequence(lambda n: n + 1)
     name = factory.Sequence(lambda n: f"Tiêu chí thử {n}")
+
+
+# --- Programme work records ---------------------------------------------------------------------
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programme.Plan"
+
+    commune = factory.SubFactory(CommuneFactory)
+    year = 2024
+
+
+class PlanItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programme.PlanItem"
+
+    plan = factory.SubFactory(PlanFactory)
+    area = "ntm"
+    title = factory.Sequence(lambda n: f"Bê tông hóa đường thôn {n}")
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programme.Visit"
+
+    commune = factory.SubFactory(CommuneFactory)
+    agency = factory.SubFactory(AgencyFactory)
+    date = datetime.date(2024, 3, 15)
+    kind = "survey"
+    summary = "Khảo sát tình hình sản xuất của xã."
+
+
+class DifficultyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programme.Difficulty"
+
+    commune = factory.SubFactory(CommuneFactory)
+    raised_on = datetime.date(2024, 3, 15)
+    area = "ntm"
+    description = "Đường liên thôn xuống cấp."
+
+
+def _seeded_category(code: str):
+    """Support categories are seeded by a migration: look one up instead of creating it."""
+    from programme.models import ContributionCategory
+
+    return ContributionCategory.objects.get(code=code)
+
+
+class ContributionFactory(factory.django.DjangoModelFactory):
+    """An agency's cash contribution; pass `agency=None, enterprise=...` for an enterprise's."""
+
+    class Meta:
+        model = "programme.Contribution"
+
+    date = datetime.date(2024, 3, 15)
+    commune = factory.SubFactory(CommuneFactory)
+    agency = factory.SubFactory(AgencyFactory)
+    area = "ntm"
+    category = factory.LazyFunction(lambda: _seeded_category("roads"))
+    form = "cash"
+    value = 1_500_000
+    description = "Hỗ trợ xi măng làm đường."
