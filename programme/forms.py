@@ -135,12 +135,34 @@ class VisitForm(FieldWorkForm):
             "participant_names",
             "summary",
             "follow_ups",
+            "plan_items",
         ]
         widgets = {
             "summary": forms.Textarea(attrs={"rows": 4}),
             "follow_ups": forms.Textarea(attrs={"rows": 2}),
             "participant_names": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["plan_items"].queryset = (
+            PlanItem.objects.filter(plan__commune__in=self.fields["commune"].queryset)
+            .exclude(status=PlanItem.Status.DROPPED)
+            .select_related("plan", "plan__commune")
+            .order_by("-plan__year", "plan__commune__name", "pk")
+        )
+        self.fields["plan_items"].label_from_instance = lambda item: (
+            f"{item.plan.commune.name} {item.plan.year}: {item.title}"
+        )
+        self.fields["plan_items"].help_text = _("The plan items this visit delivered, if any.")
+
+    def clean(self):
+        cleaned = super().clean()
+        commune = cleaned.get("commune")
+        items = cleaned.get("plan_items") or []
+        if commune and any(item.plan.commune_id != commune.pk for item in items):
+            self.add_error("plan_items", _("A plan item chosen belongs to another commune."))
+        return cleaned
 
 
 class DifficultyForm(FieldWorkForm):

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Count
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -446,7 +447,15 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "programme/plan_detail.html",
-        {"plan": plan, "items": plan.items.all(), "can_change": can_change, "form": form},
+        {
+            "plan": plan,
+            "items": plan.items.annotate(
+                visit_count=Count("visits", distinct=True),
+                contribution_count=Count("contributions", distinct=True),
+            ),
+            "can_change": can_change,
+            "form": form,
+        },
     )
 
 
