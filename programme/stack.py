@@ -75,7 +75,14 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run() -> int:
+    # A plain `kill` (SIGTERM) or a closed terminal stops everything as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     os.environ.setdefault("DJANGO_DEBUG", "1")
     handles = prepare_environment("programme")  # noqa: F841 (keeps the servers alive)
     host = os.environ.get("PROGRAMME_HOST", "127.0.0.1")
