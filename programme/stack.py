@@ -111,6 +111,9 @@ def run() -> int:
         print(describe_demo_accounts(), flush=True)
         while all(proc.poll() is None for proc in processes):
             time.sleep(0.5)
+        if any(proc.returncode in (-signal.SIGINT, 130) for proc in processes):
+            print("\nStopping…", flush=True)  # Ctrl-C reached the children first
+            return 0
         print("A process stopped; stopping the others.", flush=True)
         return 1
     except KeyboardInterrupt:
