@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from communes.constraints import no_overlapping_terms
@@ -426,7 +427,7 @@ class NtmRecognition(models.Model):
     criteria_set = models.ForeignKey(
         CriteriaSet, verbose_name=_("criteria set"), on_delete=models.PROTECT
     )
-    level = models.CharField(_("level"), max_length=10, choices=NtmLevel.choices)
+    level = models.CharField(pgettext_lazy("NTM", "level"), max_length=10, choices=NtmLevel.choices)
     year = models.PositiveSmallIntegerField(_("year"))
     decision_reference = models.CharField(_("decision reference"), max_length=120, blank=True)
     recognised_on = models.DateField(_("recognised on"), null=True, blank=True)

@@ -59,8 +59,12 @@ class FieldWorkForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         if "commune" in self.fields:
+            communes = communes_for_forms(user)
+            if getattr(self.instance, "commune_id", None):
+                # A correction may keep a commune that is no longer (or never was) designated.
+                communes = communes | AdminUnit.objects.filter(pk=self.instance.commune_id)
             self.fields["commune"] = CommuneChoiceField(
-                queryset=communes_for_forms(user),
+                queryset=communes.select_related("parent").order_by("name"),
                 label=_("Commune"),
                 error_messages={"invalid_choice": _("Choose a commune from the list.")},
             )

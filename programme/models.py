@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from communes.models import AdminUnit
@@ -341,7 +342,7 @@ class Difficulty(Versioned):
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")
-        IN_PROGRESS = "in_progress", _("in progress")
+        IN_PROGRESS = "in_progress", pgettext_lazy("difficulty status", "in progress")
         ESCALATED = "escalated", _("escalated")
         RESOLVED = "resolved", _("resolved")
         CONFIRMED = "confirmed", _("confirmed by the commune")

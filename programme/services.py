@@ -412,6 +412,8 @@ def contribution_confirm(
     *, user, contribution: Contribution, expected_version: int
 ) -> Contribution:
     """The commune confirms it received the contribution."""
+    if contribution.confirmed_at:
+        raise ValidationError(_("The commune has already confirmed this contribution."))
     if contribution.status != Contribution.Status.DELIVERED:
         raise ValidationError(
             {"status": _("Only a delivered contribution can be confirmed as received.")}

@@ -134,6 +134,9 @@ class ContributionTable(tables.Table):
     def value_date(self, value):
         return value.strftime("%d/%m/%Y")
 
+    def value_confirmed(self, value):
+        return _("yes") if value else _("no")
+
     def render_description(self, value):
         return value[:100] + ("…" if len(value) > 100 else "")
 
