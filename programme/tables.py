@@ -19,10 +19,29 @@ class MoneyColumn(tables.Column):
         return int(value) if value is not None else ""
 
 
-class DateColumn(tables.DateColumn):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("format", "d/m/Y")
+class DateColumn(tables.Column):
+    """dd/mm/yyyy on the page and in downloads."""
+
+    def render(self, value):
+        return value.strftime("%d/%m/%Y")
+
+    def value(self, value):
+        return value.strftime("%d/%m/%Y")
+
+
+class TextColumn(tables.Column):
+    """Long text cut on the page, whole in downloads."""
+
+    def __init__(self, *args, length: int = 120, **kwargs):
+        kwargs.setdefault("orderable", False)
         super().__init__(*args, **kwargs)
+        self.length = length
+
+    def render(self, value):
+        return value[: self.length] + ("…" if len(value) > self.length else "")
+
+    def value(self, value):
+        return value
 
 
 class CommuneColumn(tables.Column):
@@ -40,13 +59,13 @@ class CommuneColumn(tables.Column):
 
 
 class VisitTable(tables.Table):
-    date = tables.Column(linkify=True, verbose_name=_("Date"))
+    date = DateColumn(linkify=True, verbose_name=_("Date"))
     commune = CommuneColumn()
     agency = tables.Column(verbose_name=_("Agency"), order_by=("agency__name",))
     kind = tables.Column(verbose_name=_("Kind"))
     village = tables.Column(verbose_name=_("Village or Party cell"))
     participants_count = tables.Column(verbose_name=_("Participants"))
-    summary = tables.Column(verbose_name=_("Summary"), orderable=False)
+    summary = TextColumn(verbose_name=_("Summary"))
 
     class Meta:
         model = Visit
@@ -54,24 +73,12 @@ class VisitTable(tables.Table):
         order_by = ("-date",)
         attrs = {"class": "table table-sm table-hover align-middle"}
 
-    def render_date(self, value):
-        return value.strftime("%d/%m/%Y")
-
-    def value_date(self, value):
-        return value.strftime("%d/%m/%Y")
-
-    def render_summary(self, value):
-        return value[:120] + ("…" if len(value) > 120 else "")
-
-    def value_summary(self, value):
-        return value
-
 
 class DifficultyTable(tables.Table):
-    raised_on = tables.Column(linkify=True, verbose_name=_("Raised on"))
+    raised_on = DateColumn(linkify=True, verbose_name=_("Raised on"))
     commune = CommuneColumn()
     area = tables.Column(verbose_name=_("Area"))
-    description = tables.Column(verbose_name=_("Description"), orderable=False)
+    description = TextColumn(verbose_name=_("Description"))
     owner = tables.Column(verbose_name=_("Owner"))
     status = tables.Column(verbose_name=_("Status"))
     age = tables.Column(verbose_name=_("Age (days)"), accessor="age_days", order_by=("raised_on",))
@@ -82,21 +89,9 @@ class DifficultyTable(tables.Table):
         order_by = ("-raised_on",)
         attrs = {"class": "table table-sm table-hover align-middle"}
 
-    def render_raised_on(self, value):
-        return value.strftime("%d/%m/%Y")
-
-    def value_raised_on(self, value):
-        return value.strftime("%d/%m/%Y")
-
-    def render_description(self, value):
-        return value[:120] + ("…" if len(value) > 120 else "")
-
-    def value_description(self, value):
-        return value
-
 
 class ContributionTable(tables.Table):
-    date = tables.Column(linkify=True, verbose_name=_("Date"))
+    date = DateColumn(linkify=True, verbose_name=_("Date"))
     commune = CommuneColumn()
     contributor = tables.Column(
         verbose_name=_("Contributor"),
@@ -106,7 +101,7 @@ class ContributionTable(tables.Table):
     category = tables.Column(verbose_name=_("Category"), order_by=("category__sort",))
     form = tables.Column(verbose_name=_("Form"))
     value = MoneyColumn(verbose_name=_("Value (đồng)"))
-    description = tables.Column(verbose_name=_("Description"), orderable=False)
+    description = TextColumn(verbose_name=_("Description"), length=100)
     status = tables.Column(verbose_name=_("Status"))
     confirmed = tables.BooleanColumn(
         verbose_name=_("Confirmed by the commune"), accessor="confirmed_at", orderable=False
@@ -128,20 +123,8 @@ class ContributionTable(tables.Table):
         order_by = ("-date",)
         attrs = {"class": "table table-sm table-hover align-middle"}
 
-    def render_date(self, value):
-        return value.strftime("%d/%m/%Y")
-
-    def value_date(self, value):
-        return value.strftime("%d/%m/%Y")
-
     def value_confirmed(self, value):
         return _("yes") if value else _("no")
-
-    def render_description(self, value):
-        return value[:100] + ("…" if len(value) > 100 else "")
-
-    def value_description(self, value):
-        return value
 
 
 class PlanItemTable(tables.Table):

@@ -1,5 +1,7 @@
 """Pages of the field work. Every record is fetched through programme.scoping."""
 
+from functools import partial
+
 import redis
 from django.conf import settings
 from django.contrib import messages
@@ -65,6 +67,54 @@ def _require(request, *, agency=False, enterprise=False, commune=False) -> None:
     ):
         return
     raise PermissionDenied
+
+
+def _create(request, form, *, record, title: str, done: str) -> HttpResponse:
+    """Run a `*_record` service on a valid POST; errors go back beside their fields."""
+    if request.method == "POST" and form.is_valid():
+        data = form.service_fields()
+        if "files" in form.fields:
+            data["files"] = form.cleaned_data["files"]
+        try:
+            with transaction.atomic():
+                obj = record(user=request.user, **data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        except PermissionDenied as denied:
+            form.add_error(None, str(denied))
+        else:
+            messages.success(request, done)
+            return redirect(obj)
+    return render(request, "programme/record_form.html", {"form": form, "title": title})
+
+
+def _edit(request, form, *, obj, update, title: str, done: str, back=None) -> HttpResponse:
+    """Run an `*_update` service (bound to `obj`) on a valid POST; a stale version is refused."""
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                update(
+                    user=request.user,
+                    expected_version=form.cleaned_data["version"] or 0,
+                    **form.service_fields(),
+                )
+        except services.ConflictError as error:
+            conflict = error
+            _conflict_message(request, error)
+        except ValidationError as error:
+            apply_errors(form, error)
+        except PermissionDenied as denied:
+            form.add_error(None, str(denied))
+        else:
+            messages.success(request, done)
+            return redirect(back or obj)
+    return render(
+        request,
+        "programme/record_form.html",
+        {"form": form, "title": title, "conflict": conflict, "object": obj},
+        status=409 if conflict else 200,
+    )
 
 
 # --- Home and commune page ---------------------------------------------------------------------
@@ -148,21 +198,12 @@ class PlanItemListView(RecordListView):
 def visit_new(request: HttpRequest) -> HttpResponse:
     _require(request, agency=True)
     form = VisitForm(request.POST or None, request.FILES or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                visit = services.visit_record(
-                    user=request.user, files=form.cleaned_data["files"], **form.service_fields()
-                )
-        except ValidationError as error:
-            apply_errors(form, error)
-        except PermissionDenied as denied:
-            form.add_error(None, str(denied))
-        else:
-            messages.success(request, _("The visit was recorded."))
-            return redirect(visit)
-    return render(
-        request, "programme/record_form.html", {"form": form, "title": _("Record a visit")}
+    return _create(
+        request,
+        form,
+        record=services.visit_record,
+        title=_("Record a visit"),
+        done=_("The visit was recorded."),
     )
 
 
@@ -186,29 +227,13 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     visit = scoping.get_visit_for_user(request.user, pk, change=True)
     form = VisitForm(request.POST or None, instance=visit, user=request.user)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                services.visit_update(
-                    user=request.user,
-                    visit=visit,
-                    expected_version=form.cleaned_data["version"] or 0,
-                    **form.service_fields(),
-                )
-        except services.ConflictError as error:
-            conflict = error
-            _conflict_message(request, error)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, _("The visit was saved."))
-            return redirect(visit)
-    return render(
+    return _edit(
         request,
-        "programme/record_form.html",
-        {"form": form, "title": _("Edit the visit"), "conflict": conflict, "object": visit},
-        status=409 if conflict else 200,
+        form,
+        obj=visit,
+        update=partial(services.visit_update, visit=visit),
+        title=_("Edit the visit"),
+        done=_("The visit was saved."),
     )
 
 
@@ -268,34 +293,13 @@ def difficulty_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def difficulty_edit(request: HttpRequest, pk: int) -> HttpResponse:
     difficulty = scoping.get_difficulty_for_user(request.user, pk, change=True)
     form = DifficultyUpdateForm(request.POST or None, instance=difficulty, user=request.user)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                services.difficulty_update(
-                    user=request.user,
-                    difficulty=difficulty,
-                    expected_version=form.cleaned_data["version"] or 0,
-                    **form.service_fields(),
-                )
-        except services.ConflictError as error:
-            conflict = error
-            _conflict_message(request, error)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, _("The difficulty was saved."))
-            return redirect(difficulty)
-    return render(
+    return _edit(
         request,
-        "programme/record_form.html",
-        {
-            "form": form,
-            "title": _("Update the difficulty"),
-            "conflict": conflict,
-            "object": difficulty,
-        },
-        status=409 if conflict else 200,
+        form,
+        obj=difficulty,
+        update=partial(services.difficulty_update, difficulty=difficulty),
+        title=_("Update the difficulty"),
+        done=_("The difficulty was saved."),
     )
 
 
@@ -306,22 +310,12 @@ def difficulty_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def contribution_new(request: HttpRequest) -> HttpResponse:
     _require(request, agency=True, enterprise=True)
     form = ContributionForm(request.POST or None, request.FILES or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = form.service_fields()
-        try:
-            with transaction.atomic():
-                contribution = services.contribution_record(
-                    user=request.user, files=form.cleaned_data["files"], **data
-                )
-        except ValidationError as error:
-            apply_errors(form, error)
-        except PermissionDenied as denied:
-            form.add_error(None, str(denied))
-        else:
-            messages.success(request, _("The contribution was recorded."))
-            return redirect(contribution)
-    return render(
-        request, "programme/record_form.html", {"form": form, "title": _("Record a contribution")}
+    return _create(
+        request,
+        form,
+        record=services.contribution_record,
+        title=_("Record a contribution"),
+        done=_("The contribution was recorded."),
     )
 
 
@@ -347,34 +341,13 @@ def contribution_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def contribution_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contribution = scoping.get_contribution_for_user(request.user, pk, change=True)
     form = ContributionForm(request.POST or None, instance=contribution, user=request.user)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                services.contribution_update(
-                    user=request.user,
-                    contribution=contribution,
-                    expected_version=form.cleaned_data["version"] or 0,
-                    **form.service_fields(),
-                )
-        except services.ConflictError as error:
-            conflict = error
-            _conflict_message(request, error)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, _("The contribution was saved."))
-            return redirect(contribution)
-    return render(
+    return _edit(
         request,
-        "programme/record_form.html",
-        {
-            "form": form,
-            "title": _("Edit the contribution"),
-            "conflict": conflict,
-            "object": contribution,
-        },
-        status=409 if conflict else 200,
+        form,
+        obj=contribution,
+        update=partial(services.contribution_update, contribution=contribution),
+        title=_("Edit the contribution"),
+        done=_("The contribution was saved."),
     )
 
 
@@ -463,29 +436,14 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = scoping.get_plan_item_for_user(request.user, pk, change=True)
     form = PlanItemForm(request.POST or None, instance=item, user=request.user)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                services.plan_item_update(
-                    user=request.user,
-                    item=item,
-                    expected_version=form.cleaned_data["version"] or 0,
-                    **form.service_fields(),
-                )
-        except services.ConflictError as error:
-            conflict = error
-            _conflict_message(request, error)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, _("The plan item was saved."))
-            return redirect(item.plan)
-    return render(
+    return _edit(
         request,
-        "programme/record_form.html",
-        {"form": form, "title": _("Edit the plan item"), "conflict": conflict, "object": item},
-        status=409 if conflict else 200,
+        form,
+        obj=item,
+        update=partial(services.plan_item_update, item=item),
+        title=_("Edit the plan item"),
+        done=_("The plan item was saved."),
+        back=item.plan,
     )
 
 

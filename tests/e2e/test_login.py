@@ -14,8 +14,8 @@ def test_a_user_logs_in_in_vietnamese_and_switches_to_english(live_server, page)
     page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/")
     assert page.locator("h1").inner_text() == "Chương trình xã đặc thù"
-    page.select_option("#language-select", "en")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.select_option("#language-select", "en")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Special-communes programme"
 
