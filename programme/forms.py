@@ -20,6 +20,21 @@ from programme.models import (
 )
 
 
+def check_files(files: list) -> list:
+    """At most 10 files, each of an accepted type and size (checked by content)."""
+    if len(files) > 10:
+        raise ValidationError(_("Attach at most 10 files at a time."))
+    errors = []
+    for upload in files:
+        try:
+            detect_attachment_type(upload)
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+    return files
+
+
 class CommuneChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: AdminUnit) -> str:
         district = obj.parent.name if obj.parent_id and obj.parent.level == "district" else ""
@@ -102,18 +117,7 @@ class FieldWorkForm(forms.ModelForm):
         return cleaned
 
     def clean_files(self):
-        files = self.cleaned_data.get("files") or []
-        if len(files) > 10:
-            raise ValidationError(_("Attach at most 10 files at a time."))
-        errors = []
-        for upload in files:
-            try:
-                detect_attachment_type(upload)
-            except ValidationError as error:
-                errors.extend(error.messages)
-        if errors:
-            raise ValidationError(errors)
-        return files
+        return check_files(self.cleaned_data.get("files") or [])
 
     def service_fields(self) -> dict:
         data = {
@@ -321,6 +325,27 @@ class PlanForm(FieldWorkForm):
     def validate_constraints(self):
         # Django 6 checks the UniqueConstraint here too; leave it to plan_create as well.
         pass
+
+
+class PlanStatusForm(FieldWorkForm):
+    """Agree a plan (or take it back to draft)."""
+
+    agreed_on = VnDateField(label=_("Agreed on"), required=False)
+
+    class Meta:
+        model = Plan
+        fields = ["status", "agreed_on", "note"]
+        widgets = {"note": forms.Textarea(attrs={"rows": 2})}
+
+
+class AttachmentForm(forms.Form):
+    files = MultipleFileField(label=_("Attachments (photos, minutes, receipts)"), required=True)
+
+    def clean_files(self):
+        files = self.cleaned_data.get("files") or []
+        if not files:
+            raise ValidationError(_("Choose at least one file."))
+        return check_files(files)
 
 
 class PlanItemForm(FieldWorkForm):

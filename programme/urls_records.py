@@ -24,6 +24,8 @@ urlpatterns = [
     path("plans/items/", views.PlanItemListView.as_view(), name="plan_item_list"),
     path("plans/new/", views.plan_new, name="plan_new"),
     path("plans/<int:pk>/", views.plan_detail, name="plan_detail"),
+    path("plans/<int:pk>/edit/", views.plan_edit, name="plan_edit"),
     path("plans/items/<int:pk>/edit/", views.plan_item_edit, name="plan_item_edit"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("attachments/add/<str:kind>/<int:pk>/", views.attachment_add, name="attachment_add"),
 ]

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,11 +22,13 @@ from partners.scoping import scope_for
 from programme import scoping, selectors, services
 from programme.filters import ContributionFilter, DifficultyFilter, PlanItemFilter, VisitFilter
 from programme.forms import (
+    AttachmentForm,
     ContributionForm,
     DifficultyForm,
     DifficultyUpdateForm,
     PlanForm,
     PlanItemForm,
+    PlanStatusForm,
     VisitForm,
 )
 from programme.listing import RecordListView
@@ -447,7 +449,44 @@ def plan_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@login_required
+def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = scoping.get_plan_for_user(request.user, pk, change=True)
+    form = PlanStatusForm(request.POST or None, instance=plan, user=request.user)
+    return _edit(
+        request,
+        form,
+        obj=plan,
+        update=partial(services.plan_update, plan=plan),
+        title=_("Agree the plan"),
+        done=_("The plan was saved."),
+    )
+
+
 # --- Attachments --------------------------------------------------------------------------------
+
+ATTACHABLE = {
+    "visit": scoping.get_visit_for_user,
+    "difficulty": scoping.get_difficulty_for_user,
+    "contribution": scoping.get_contribution_for_user,
+}
+
+
+@login_required
+@require_POST
+def attachment_add(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    fetch = ATTACHABLE.get(kind)
+    if fetch is None:
+        raise Http404
+    record = fetch(request.user, pk, change=True)
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        services.attachment_add(user=request.user, record=record, files=form.cleaned_data["files"])
+        messages.success(request, _("The files were attached."))
+    else:
+        for error in form.errors.get("files", []):
+            messages.error(request, error)
+    return redirect(record)
 
 
 @login_required
