@@ -39,6 +39,11 @@ class Programme(models.Model):
     decision_reference = models.CharField(_("decision reference"), max_length=120, blank=True)
     started_on = models.DateField(_("started on"))
     description = models.TextField(_("description"), blank=True)
+    cell_meetings_per_month = models.PositiveSmallIntegerField(
+        _("Party-cell meetings to attend a month"),
+        default=1,
+        help_text=_("What the completeness view expects of each agency in charge, per commune."),
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -725,3 +725,38 @@ class Attachment(models.Model):
     @property
     def record(self):
         return self.visit or self.difficulty or self.contribution
+
+
+class RollupOutbox(models.Model):
+    """Cells of the rollups that a write touched, waiting to be refreshed.
+
+    Rows are written by database triggers on the record tables (migration 0004), in the same
+    transaction as the write: whatever saves a record (a page, the admin, an import, a bulk
+    load), its pending refresh is saved with it. The reports worker claims rows with
+    `FOR UPDATE SKIP LOCKED`, refreshes the cells and deletes them. The programme app knows
+    nothing of the rollups themselves.
+    """
+
+    class Kind(models.TextChoices):
+        CONTRIBUTION = "contribution", _("contribution")
+        VISIT = "visit", _("visit")
+        DIFFICULTY = "difficulty", _("difficulty")
+        PLAN_ITEM = "plan_item", _("plan item")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    commune_id = models.BigIntegerField(_("commune"))
+    day = models.DateField(_("day"))
+    created_at = models.DateTimeField(_("created at"), db_default=models.functions.Now())
+
+    class Meta:
+        verbose_name = _("pending rollup refresh")
+        verbose_name_plural = _("pending rollup refreshes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["contribution", "visit", "difficulty", "plan_item"]),
+                name="rollupoutbox_kind_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} · {self.commune_id} · {self.day}"

@@ -5,10 +5,12 @@ the agency, enterprise or commune concerned, that the contributor was assigned o
 commune on the record's date, and that an edit is based on the latest version (optimistic locking).
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from celery import current_app
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
@@ -31,6 +33,8 @@ from programme.models import (
     labour_value,
 )
 from programme.scoping import can_change_plan
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,12 +90,25 @@ def _conflict(instance: models.Model, expected_version: int) -> ConflictError:
     return ConflictError(current, changes)
 
 
+def _wake_rollups() -> None:
+    """Ask a worker to refresh the rollups now. The outbox row is already committed: if the
+    broker is down, the minute-by-minute drain of Celery beat picks the refresh up later."""
+    try:
+        current_app.send_task("reports.drain_outbox", retry=False)
+    except Exception:  # noqa: BLE001 (the broker being down must never fail a save)
+        logger.warning(
+            "could not wake the rollup worker; beat will drain the outbox", exc_info=True
+        )
+
+
 def _save(instance: models.Model, *, user, reason: str, expected_version: int | None) -> None:
     """Validate and save; an update must name the version it was based on."""
     instance.full_clean()
     instance._change_reason = reason or ""
     # The history record names who saved, also outside a request (shell, tasks, tests).
     instance._history_user = user
+    # The database trigger queued the touched rollup cells; wake a worker once committed.
+    transaction.on_commit(_wake_rollups)
     if instance._state.adding:
         instance.created_by = user
         instance.save()

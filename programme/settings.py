@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -116,6 +117,22 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Defined here, copied into the database by the scheduler, editable in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "drain-rollup-outbox": {"task": "reports.drain_outbox", "schedule": 60.0},
+    "reconcile-rollups-nightly": {
+        "task": "reports.reconcile",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    "draft-period-reports-monthly": {
+        "task": "reports.draft_period_reports",
+        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+    },
+    "send-reminders-daily": {
+        "task": "reports.send_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
+}
 CELERY_TASK_ALWAYS_EAGER = False
 
 # --- Auth -------------------------------------------------------------------------------------

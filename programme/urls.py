@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("programme.urls_records")),
     path("communes/", include("communes.urls")),
+    path("", include("reports.urls")),
 ]
 # Uploaded files are never served as static files: programme:attachment checks who asks.

@@ -1,0 +1,48 @@
+"""python manage.py rollups rebuild [--year Y] | reconcile [--year Y …] | drain"""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from reports import rollups
+
+
+class Command(BaseCommand):
+    help = _("Rebuild, reconcile or refresh the rollup tables.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["rebuild", "reconcile", "drain"])
+        parser.add_argument(
+            "--year", type=int, action="append", help=_("A year (repeatable); default: all.")
+        )
+
+    def handle(self, *args, action: str, year: list[int] | None, **options):
+        started = time.monotonic()
+        if action == "drain":
+            count = rollups.outbox_drain()
+            self.stdout.write(_("%(count)d pending refreshes handled.") % {"count": count})
+        elif action == "reconcile":
+            this_year = timezone.localdate().year
+            repaired = rollups.rollups_reconcile(years=year or [this_year - 1, this_year])
+            for cell, count in repaired.items():
+                self.stdout.write(f"{cell}: {count}")
+        else:
+            years = year or [None]
+            steps = len(years) * len(rollups.SPECS)
+            done = 0
+
+            def progress(kind: str) -> None:
+                nonlocal done
+                done += 1
+                bar = "#" * (30 * done // steps)
+                self.stdout.write(f"\r[{bar:<30}] {done}/{steps} {kind:<12}", ending="")
+                self.stdout.flush()
+
+            for one in years:
+                if one is not None and not 2000 <= one <= 2100:
+                    raise CommandError(_("The year must be between 2000 and 2100."))
+                rollups.rollups_rebuild(year=one, progress=progress)
+            self.stdout.write("")
+        self.stdout.write(_("Done in %(seconds).1f s.") % {"seconds": time.monotonic() - started})

@@ -1,0 +1,287 @@
+"""Keeping the rollup tables equal to the raw records, with set-based SQL.
+
+Three ways in, one set of statements:
+- `outbox_drain()` refreshes the cells (kind × commune × reporting month) that writes left in the
+  programme's outbox;
+- `rollups_rebuild(year)` recomputes a whole year (or everything);
+- `rollups_reconcile(years)` compares the tables with the raw sums, repairs and logs any drift.
+
+A refresh of cells is one statement per table: an upsert from a GROUP BY over the source rows of
+those cells, deleting the rows of those cells that no longer exist. Running it twice, at the same
+time, or after a crash gives the same rows; cells are locked (advisory locks) while refreshed.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connection, transaction
+
+from programme.periods import Period, reporting_month, reporting_month_sql, uses_decree_09
+
+logger = logging.getLogger(__name__)
+
+CLOSED_DIFFICULTY = "('resolved', 'confirmed', 'unresolvable')"
+RESOLVED_DIFFICULTY = "('resolved', 'confirmed')"
+PLAN_DUE = (
+    "make_date(p.year, CASE i.period_kind WHEN 'month' THEN i.period_number "
+    "WHEN 'quarter' THEN i.period_number * 3 ELSE 12 END, 1)"
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: str  # the outbox kind
+    table: str
+    keys: tuple[str, ...]  # key columns beside month and commune_id
+    values: tuple[str, ...]
+    select: Callable[[Callable[[str], str]], str]
+    # select(scope) → "SELECT month, commune_id, keys…, values… FROM … GROUP BY …", where
+    # scope(date_sql) gives the join/filter that limits source rows to the wanted cells or range.
+
+
+def _contributions(scope) -> str:
+    month = reporting_month_sql("c.date")
+    return f"""
+        SELECT {month} AS month, c.commune_id, c.agency_id, c.enterprise_id, c.category_id,
+               c.area, c.form, c.status, SUM(c.value) AS total_value, COUNT(*) AS count
+        FROM programme_contribution c {scope("c.date", "c.commune_id")}
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+
+
+def _visits(scope) -> str:
+    month = reporting_month_sql("v.date")
+    return f"""
+        SELECT {month} AS month, v.commune_id, v.agency_id, v.kind, COUNT(*) AS count
+        FROM programme_visit v {scope("v.date", "v.commune_id")}
+        GROUP BY 1, 2, 3, 4"""
+
+
+def _difficulties(scope) -> str:
+    raised = reporting_month_sql("d.raised_on")
+    resolved = reporting_month_sql("d.resolved_on")
+    return f"""
+        SELECT month, commune_id, area, SUM(raised) AS raised, SUM(resolved) AS resolved
+        FROM (
+            SELECT {raised} AS month, d.commune_id, d.area, 1 AS raised, 0 AS resolved
+            FROM programme_difficulty d {scope("d.raised_on", "d.commune_id")}
+            UNION ALL
+            SELECT {resolved}, d.commune_id, d.area, 0, 1
+            FROM programme_difficulty d {scope("d.resolved_on", "d.commune_id")}
+            {"AND" if "WHERE" in scope("d.resolved_on", "d.commune_id") else "WHERE"}
+                d.status IN {RESOLVED_DIFFICULTY}
+        ) AS events
+        GROUP BY 1, 2, 3"""
+
+
+def _plan_items(scope) -> str:
+    return f"""
+        SELECT {PLAN_DUE} AS month, p.commune_id, i.area,
+               COUNT(*) AS due, COUNT(*) FILTER (WHERE i.status = 'done') AS done
+        FROM programme_planitem i JOIN programme_plan p ON p.id = i.plan_id
+        {scope(PLAN_DUE, "p.commune_id")}
+        GROUP BY 1, 2, 3"""
+
+
+SPECS = {
+    "contribution": Spec(
+        "contribution",
+        "reports_contributionrollup",
+        ("agency_id", "enterprise_id", "category_id", "area", "form", "status"),
+        ("total_value", "count"),
+        _contributions,
+    ),
+    "visit": Spec("visit", "reports_visitrollup", ("agency_id", "kind"), ("count",), _visits),
+    "difficulty": Spec(
+        "difficulty", "reports_difficultyrollup", ("area",), ("raised", "resolved"), _difficulties
+    ),
+    "plan_item": Spec(
+        "plan_item", "reports_planitemrollup", ("area",), ("due", "done"), _plan_items
+    ),
+}
+
+
+def _cells_scope(day_sql: str, commune_sql: str) -> str:
+    return (
+        f"JOIN cells ON cells.commune_id = {commune_sql} "
+        f"AND {day_sql} BETWEEN cells.first_day AND cells.last_day"
+    )
+
+
+def _columns(spec: Spec) -> str:
+    return ", ".join(("month", "commune_id", *spec.keys, *spec.values))
+
+
+def refresh_cells(spec: Spec, cells: Iterable[tuple[int, date]]) -> None:
+    """Make the rows of these (commune, reporting month) cells equal to the raw records."""
+    cells = sorted(set(cells))
+    if not cells:
+        return
+    decree = uses_decree_09()
+    firsts, lasts = [], []
+    for _commune, month in cells:
+        first, last = Period("month", month.year, month.month).days(decree_09=decree)
+        firsts.append(first)
+        lasts.append(last)
+    key = ", ".join(("month", "commune_id", *spec.keys))
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in spec.values)
+    sql = f"""
+        WITH cells AS (
+            SELECT * FROM unnest(%s::bigint[], %s::date[], %s::date[], %s::date[])
+                AS t(commune_id, month, first_day, last_day)
+        ),
+        agg AS ({spec.select(_cells_scope)}),
+        up AS (
+            INSERT INTO {spec.table} ({_columns(spec)})
+            SELECT {_columns(spec)} FROM agg
+            ON CONFLICT ({key}) DO UPDATE SET {updates}
+            RETURNING id
+        )
+        DELETE FROM {spec.table} r USING cells
+        WHERE r.commune_id = cells.commune_id AND r.month = cells.month
+          AND r.id NOT IN (SELECT id FROM up)"""
+    params = [[c for c, _m in cells], [m for _c, m in cells], firsts, lasts]
+    with connection.cursor() as cursor:
+        # One writer per cell at a time; taken in a fixed order, so no deadlock.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s || ':' || c || ':' || m, 0)) "
+            "FROM unnest(%s::bigint[], %s::date[]) AS t(c, m) ORDER BY c, m",
+            [spec.kind, params[0], params[1]],
+        )
+        cursor.execute(sql, params)
+
+
+def refresh_open_difficulties(commune_ids: Iterable[int]) -> None:
+    ids = sorted(set(commune_ids))
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO reports_opendifficulties (commune_id, open_count, median_raised_on)
+            SELECT c.commune_id, COUNT(d.id),
+                   percentile_disc(0.5) WITHIN GROUP (ORDER BY d.raised_on)
+            FROM unnest(%s::bigint[]) AS c(commune_id)
+            LEFT JOIN programme_difficulty d
+              ON d.commune_id = c.commune_id AND d.status NOT IN {CLOSED_DIFFICULTY}
+            GROUP BY c.commune_id
+            ON CONFLICT (commune_id) DO UPDATE
+              SET open_count = EXCLUDED.open_count, median_raised_on = EXCLUDED.median_raised_on
+            """,
+            [ids],
+        )
+
+
+def outbox_drain(*, batch: int = 1000) -> int:
+    """Refresh every cell waiting in the outbox; returns how many outbox rows were handled.
+
+    Rows are claimed with FOR UPDATE SKIP LOCKED and deleted in the transaction that refreshes
+    their cells: a crash leaves them for the next run, and two workers never take the same row.
+    """
+    handled = 0
+    decree = uses_decree_09()
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                DELETE FROM programme_rollupoutbox WHERE id IN (
+                    SELECT id FROM programme_rollupoutbox ORDER BY id
+                    LIMIT %s FOR UPDATE SKIP LOCKED)
+                RETURNING kind, commune_id, day""",
+                [batch],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return handled
+            cells: dict[str, set[tuple[int, date]]] = defaultdict(set)
+            for kind, commune_id, day in rows:
+                cells[kind].add((commune_id, reporting_month(day, decree_09=decree)))
+            for kind, kind_cells in sorted(cells.items()):
+                refresh_cells(SPECS[kind], kind_cells)
+            if "difficulty" in cells:
+                refresh_open_difficulties(c for c, _m in cells["difficulty"])
+        handled += len(rows)
+
+
+def _year_scope(first: date, last: date):
+    def scope(day_sql: str, commune_sql: str) -> str:
+        return f"WHERE {day_sql} BETWEEN '{first.isoformat()}' AND '{last.isoformat()}'"
+
+    return scope
+
+
+def _months_of(year: int | None) -> tuple[date, date, date, date]:
+    """Reporting months and the days they cover, for a year or for everything."""
+    if year is None:
+        return date(1900, 1, 1), date(2999, 12, 1), date(1899, 12, 1), date(2999, 12, 31)
+    period = Period("year", year)
+    first, last = period.days()
+    return period.first_month, period.last_month, first, last
+
+
+def rollups_rebuild(*, year: int | None = None, progress: Callable[[str], None] | None = None):
+    """Recompute the rollups of a year (or of everything) from the raw records."""
+    first_month, last_month, first_day, last_day = _months_of(year)
+    scope = _year_scope(first_day, last_day)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for spec in SPECS.values():
+            cursor.execute(f"LOCK TABLE {spec.table} IN EXCLUSIVE MODE")
+            cursor.execute(
+                f"DELETE FROM {spec.table} WHERE month BETWEEN %s AND %s",
+                [first_month, last_month],
+            )
+            cursor.execute(
+                f"INSERT INTO {spec.table} ({_columns(spec)}) "
+                f"SELECT {_columns(spec)} FROM ({spec.select(scope)}) AS fresh "
+                f"WHERE month BETWEEN %s AND %s",
+                [first_month, last_month],
+            )
+            if progress:
+                progress(spec.kind)
+        cursor.execute("SELECT id FROM communes_adminunit WHERE level = 'commune'")
+        refresh_open_difficulties(row[0] for row in cursor.fetchall())
+
+
+def rollups_drift(spec: Spec, *, year: int) -> list[tuple[int, date]]:
+    """The (commune, month) cells of a year where the table differs from the raw records."""
+    first_month, last_month, first_day, last_day = _months_of(year)
+    columns = _columns(spec)
+    fresh = f"SELECT {columns} FROM ({spec.select(_year_scope(first_day, last_day))}) AS f"
+    stored = f"SELECT {columns} FROM {spec.table}"
+    within = "WHERE month BETWEEN %s AND %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT DISTINCT commune_id, month FROM (
+                ({fresh} {within} EXCEPT {stored} {within})
+                UNION ALL
+                ({stored} {within} EXCEPT {fresh} {within})
+            ) AS drift""",
+            [first_month, last_month] * 4,
+        )
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def rollups_reconcile(*, years: Iterable[int]) -> dict[str, int]:
+    """Repair every cell that drifted from the raw sums; log what was repaired."""
+    repaired: dict[str, int] = {}
+    for year in years:
+        for spec in SPECS.values():
+            with transaction.atomic():
+                drift = rollups_drift(spec, year=year)
+                if drift:
+                    logger.warning(
+                        "rollup drift repaired: %s %s, %d cells, e.g. %s",
+                        spec.kind,
+                        year,
+                        len(drift),
+                        drift[:5],
+                    )
+                    refresh_cells(spec, drift)
+                repaired[f"{spec.kind}:{year}"] = len(drift)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM communes_adminunit WHERE level = 'commune'")
+        refresh_open_difficulties(row[0] for row in cursor.fetchall())
+    return repaired

@@ -1,0 +1,39 @@
+"""Celery tasks of the rollups. Thin: they take plain values and call reports.rollups."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from reports import rollups
+
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 10,
+}
+
+
+@shared_task(name="reports.drain_outbox", soft_time_limit=240, time_limit=300, **RETRY)
+def drain_outbox() -> int:
+    """Refresh the rollup cells that writes left in the outbox."""
+    return rollups.outbox_drain()
+
+
+@shared_task(name="reports.reconcile", soft_time_limit=1700, time_limit=1800, **RETRY)
+def reconcile(years: list[int] | None = None) -> dict[str, int]:
+    """Compare the rollups of the current and previous year with the raw sums; repair drift."""
+    from django.utils import timezone
+
+    this_year = timezone.localdate().year
+    return rollups.rollups_reconcile(years=years or [this_year - 1, this_year])
+
+
+@shared_task(name="reports.rebuild", soft_time_limit=1700, time_limit=1800, **RETRY)
+def rebuild(year: int | None = None) -> None:
+    rollups.rollups_rebuild(year=year)
+
+
+# The tasks of the other report features live beside their code; importing them here lets
+# Celery's autodiscovery (which reads reports.tasks) register them.
+from reports import tasks_completeness, tasks_exports, tasks_reviews  # noqa: E402, F401
