@@ -92,6 +92,7 @@ def run() -> int:
     _manage("load_ntm_criteria")
     _manage("load_demo", "--allow-production")
     _manage("load_demo_activity", "--allow-production")
+    _manage("rollups", "drain")
     processes: list[subprocess.Popen] = []
     try:
         processes.append(
