@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.utils import timezone
 
 from communes.models import Designation
@@ -101,6 +102,12 @@ def demo_activity_load(*, today: date | None = None) -> Counter:
             counts.update(created)
         for model in (Visit, Difficulty, Contribution, Plan, PlanItem):
             model.objects.filter(created_by=user, is_demo=False).update(is_demo=True)
+        # As if each visit had been recorded the day after it, not all at loading time.
+        Visit.objects.filter(is_demo=True).update(
+            created_at=ExpressionWrapper(
+                F("date") + timedelta(days=1, hours=9), output_field=DateTimeField()
+            )
+        )
     return counts
 
 

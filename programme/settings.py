@@ -201,6 +201,10 @@ except ValueError:
 # "calendar": calendar months; "decree09": Decree 09/2019/NĐ-CP
 # (a month runs from the 15th of the previous month to the 14th).
 REPORTING_CALENDAR = env_choice("REPORTING_CALENDAR", "calendar", {"calendar", "decree09"})
+# Reminder e-mails about Party-cell meetings start this many days before a month's due date.
+REMINDER_DAYS_BEFORE = env_int("REMINDER_DAYS_BEFORE", 5)
+# A meeting recorded more than this many days after its month's due date counts as late.
+COMPLETENESS_GRACE_DAYS = env_int("COMPLETENESS_GRACE_DAYS", 5)
 
 LOGGING = {
     "version": 1,

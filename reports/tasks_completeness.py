@@ -1,1 +1,59 @@
 """Celery tasks of this report feature (imported by reports.tasks so that Celery finds them)."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from reports import reminders, rollups
+
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 10,
+}
+
+# Celery task state while a rebuild runs; meta = {"done", "total", "step"}.
+PROGRESS = "PROGRESS"
+
+
+@shared_task(
+    name="reports.send_reminders",
+    soft_time_limit=540,
+    time_limit=600,
+    **{**RETRY, "autoretry_for": (OperationalError, reminders.RemindersNotSent)},
+)
+def send_reminders() -> int:
+    """Mail the liaisons whose Party-cell meetings are due soon or overdue (once each).
+
+    Pending rollup refreshes are drained first, so that a meeting recorded a minute ago counts.
+    """
+    rollups.outbox_drain()
+    return reminders.reminders_send()
+
+
+@shared_task(
+    bind=True,
+    name="reports.rebuild_with_progress",
+    track_started=True,
+    soft_time_limit=1700,
+    time_limit=1800,
+    **RETRY,
+)
+def rebuild_with_progress(self, year: int | None = None) -> dict[str, int]:
+    """`reports.rebuild` that reports its progress in the result backend (Redis).
+
+    The state is PROGRESS with meta {"done": tables rebuilt, "total": tables, "step": last
+    table}, then SUCCESS with the same figures; the rebuild page polls it.
+    """
+    total = len(rollups.SPECS)
+    done = 0
+
+    def progress(kind: str) -> None:
+        nonlocal done
+        done += 1
+        self.update_state(state=PROGRESS, meta={"done": done, "total": total, "step": kind})
+
+    self.update_state(state=PROGRESS, meta={"done": 0, "total": total, "step": ""})
+    rollups.rollups_rebuild(year=year, progress=progress)
+    return {"done": total, "total": total}
