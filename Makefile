@@ -40,9 +40,16 @@ messages: install  ## refresh the gettext catalogues (needs GNU gettext)
 
 BOOTSTRAP_VERSION := 5.3.9
 HTMX_VERSION := 2.0.11
+CHART_VERSION := 4.6.1
+LEAFLET_VERSION := 1.9.4
 vendor:  ## refresh static/vendor from the npm registry
-	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent bootstrap@$(BOOTSTRAP_VERSION) htmx.org@$(HTMX_VERSION) >/dev/null \
-	&& mkdir b h && tar xzf bootstrap-*.tgz -C b && tar xzf htmx.org-*.tgz -C h \
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent bootstrap@$(BOOTSTRAP_VERSION) htmx.org@$(HTMX_VERSION) \
+	  chart.js@$(CHART_VERSION) leaflet@$(LEAFLET_VERSION) >/dev/null \
+	&& mkdir b h c l && tar xzf bootstrap-*.tgz -C b && tar xzf htmx.org-*.tgz -C h \
+	&& tar xzf chart.js-*.tgz -C c && tar xzf leaflet-*.tgz -C l \
+	&& cp c/package/dist/chart.umd.min.js c/package/LICENSE.md $(CURDIR)/static/vendor/chart/ \
+	&& cp l/package/dist/leaflet.js l/package/dist/leaflet.css l/package/LICENSE $(CURDIR)/static/vendor/leaflet/ \
+	&& cp l/package/dist/images/*.png $(CURDIR)/static/vendor/leaflet/images/ \
 	&& cp b/package/dist/css/bootstrap.min.css b/package/dist/js/bootstrap.bundle.min.js b/package/LICENSE $(CURDIR)/static/vendor/bootstrap/ \
 	&& cp h/package/dist/htmx.min.js h/package/LICENSE $(CURDIR)/static/vendor/htmx/ \
 	&& sed -i '/sourceMappingURL/d' $(CURDIR)/static/vendor/*/*.js $(CURDIR)/static/vendor/*/*.css

@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "programme.context_processors.roles",
             ],
         },
     }
@@ -201,6 +202,9 @@ except ValueError:
 # "calendar": calendar months; "decree09": Decree 09/2019/NĐ-CP
 # (a month runs from the 15th of the previous month to the 14th).
 REPORTING_CALENDAR = env_choice("REPORTING_CALENDAR", "calendar", {"calendar", "decree09"})
+# Tile server of the dashboard map ({z}/{x}/{y}); empty turns tiles off (communes are still drawn).
+MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
 # Reminder e-mails about Party-cell meetings start this many days before a month's due date.
 REMINDER_DAYS_BEFORE = env_int("REMINDER_DAYS_BEFORE", 5)
 # A meeting recorded more than this many days after its month's due date counts as late.
