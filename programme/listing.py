@@ -39,6 +39,8 @@ class RecordListView(LoginRequiredMixin, ExportMixin, SingleTableMixin, FilterVi
     export_formats = (TableExport.CSV, TableExport.XLSX)
     title = ""
     new_url_name = ""
+    # A page (of the reports app) that exports everything filtered in the worker, if any.
+    background_export_url = ""
     filterset_fields = None
 
     def selector(self, user):
@@ -52,6 +54,7 @@ class RecordListView(LoginRequiredMixin, ExportMixin, SingleTableMixin, FilterVi
         context["title"] = self.title
         context["new_url_name"] = self.new_url_name
         context["export_formats"] = self.export_formats
+        context["background_export_url"] = self.background_export_url
         query = self.request.GET.copy()
         query.pop("page", None)
         query.pop("_export", None)

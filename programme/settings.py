@@ -125,9 +125,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.reconcile",
         "schedule": crontab(hour=1, minute=30),
     },
-    "draft-period-reports-monthly": {
+    # Daily, so that a period is drafted the day after it ends under either calendar
+    # (Decree 09 months end on the 14th); drafting is idempotent.
+    "draft-period-reports": {
         "task": "reports.draft_period_reports",
-        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+        "schedule": crontab(hour=2, minute=0),
     },
     "send-reminders-daily": {
         "task": "reports.send_reminders",

@@ -177,6 +177,7 @@ class ContributionListView(RecordListView):
     title = gettext_lazy("Contributions")
     new_url_name = "programme:contribution_new"
     export_name = "contributions"
+    background_export_url = "/exports/contributions/"  # reports app; programme never imports it
 
     def selector(self, user):
         return selectors.contribution_list(user)
