@@ -42,6 +42,7 @@ HEADERS = (
     gettext_lazy("Unit"),  # ĐVT
     gettext_lazy("Plan"),  # Kế hoạch
     gettext_lazy("Achieved"),  # Thực hiện
+    # xgettext:no-python-format
     gettext_lazy("% of plan"),  # % so KH
     gettext_lazy("Same period last year"),  # Cùng kỳ
     gettext_lazy("Cumulative"),  # Lũy kế

@@ -5,12 +5,13 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from reports import rollups
 
 
 class Command(BaseCommand):
-    help = _("Rebuild, reconcile or refresh the rollup tables.")
+    help = gettext_lazy("Rebuild, reconcile or refresh the rollup tables.")
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["rebuild", "reconcile", "drain"])
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         if action == "drain":
             count = rollups.outbox_drain()
-            self.stdout.write(_("%(count)d pending refreshes handled.") % {"count": count})
+            self.stdout.write(_("Pending refreshes handled: %(count)d.") % {"count": count})
         elif action == "reconcile":
             this_year = timezone.localdate().year
             repaired = rollups.rollups_reconcile(years=year or [this_year - 1, this_year])
