@@ -730,7 +730,7 @@ class Attachment(models.Model):
 class RollupOutbox(models.Model):
     """Cells of the rollups that a write touched, waiting to be refreshed.
 
-    Rows are written by database triggers on the record tables (migration 0004), in the same
+    Rows are written by database triggers on the record tables (migration 0005), in the same
     transaction as the write: whatever saves a record (a page, the admin, an import, a bulk
     load), its pending refresh is saved with it. The reports worker claims rows with
     `FOR UPDATE SKIP LOCKED`, refreshes the cells and deletes them. The programme app knows

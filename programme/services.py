@@ -94,7 +94,11 @@ def _wake_rollups() -> None:
     """Ask a worker to refresh the rollups now. The outbox row is already committed: if the
     broker is down, the minute-by-minute drain of Celery beat picks the refresh up later."""
     try:
-        current_app.send_task("reports.drain_outbox", retry=False)
+        # No retries: with the broker down the save must not wait for it.
+        with current_app.connection_for_write(transport_options={"max_retries": 0}) as conn:
+            current_app.send_task(
+                "reports.drain_outbox", retry=False, ignore_result=True, connection=conn
+            )
     except Exception:  # noqa: BLE001 (the broker being down must never fail a save)
         logger.warning(
             "could not wake the rollup worker; beat will drain the outbox", exc_info=True

@@ -153,25 +153,55 @@ def refresh_cells(spec: Spec, cells: Iterable[tuple[int, date]]) -> None:
         cursor.execute(sql, params)
 
 
-def refresh_open_difficulties(commune_ids: Iterable[int]) -> None:
+def refresh_open_difficulties(commune_ids: Iterable[int]) -> list[int]:
+    """Make the open difficulties of these communes equal to the raw records.
+
+    Returns the communes whose stored figures were wrong (a missing row of a commune with
+    nothing open is not counted).
+    """
     ids = sorted(set(commune_ids))
     if not ids:
-        return
+        return []
     with connection.cursor() as cursor:
+        # One writer per commune at a time, taken before the statement's snapshot: a refresh
+        # computed from an older snapshot must not overwrite a newer one (an upsert waiting on a
+        # row lock keeps the values it computed before waiting).
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('open_difficulties:' || c, 0)) "
+            "FROM unnest(%s::bigint[]) AS t(c) ORDER BY c",
+            [ids],
+        )
         cursor.execute(
             f"""
-            INSERT INTO reports_opendifficulties (commune_id, open_count, median_raised_on)
-            SELECT c.commune_id, COUNT(d.id),
-                   percentile_disc(0.5) WITHIN GROUP (ORDER BY d.raised_on)
-            FROM unnest(%s::bigint[]) AS c(commune_id)
-            LEFT JOIN programme_difficulty d
-              ON d.commune_id = c.commune_id AND d.status NOT IN {CLOSED_DIFFICULTY}
-            GROUP BY c.commune_id
-            ON CONFLICT (commune_id) DO UPDATE
-              SET open_count = EXCLUDED.open_count, median_raised_on = EXCLUDED.median_raised_on
+            WITH fresh AS (
+                SELECT c.commune_id, COUNT(d.id) AS open_count,
+                       percentile_disc(0.5) WITHIN GROUP (ORDER BY d.raised_on)
+                           AS median_raised_on
+                FROM unnest(%s::bigint[]) AS c(commune_id)
+                LEFT JOIN programme_difficulty d
+                  ON d.commune_id = c.commune_id AND d.status NOT IN {CLOSED_DIFFICULTY}
+                GROUP BY c.commune_id
+            ),
+            changed AS (
+                SELECT fresh.*, stored.commune_id IS NULL AS was_missing
+                FROM fresh LEFT JOIN reports_opendifficulties stored USING (commune_id)
+                WHERE stored.commune_id IS NULL
+                   OR (stored.open_count, stored.median_raised_on)
+                      IS DISTINCT FROM (fresh.open_count, fresh.median_raised_on)
+            ),
+            up AS (
+                INSERT INTO reports_opendifficulties (commune_id, open_count, median_raised_on)
+                SELECT commune_id, open_count, median_raised_on FROM changed
+                ON CONFLICT (commune_id) DO UPDATE
+                  SET open_count = EXCLUDED.open_count,
+                      median_raised_on = EXCLUDED.median_raised_on
+            )
+            SELECT commune_id FROM changed
+            WHERE NOT (was_missing AND open_count = 0) ORDER BY commune_id
             """,
             [ids],
         )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def outbox_drain(*, batch: int = 1000) -> int:
@@ -226,8 +256,11 @@ def rollups_rebuild(*, year: int | None = None, progress: Callable[[str], None] 
     first_month, last_month, first_day, last_day = _months_of(year)
     scope = _year_scope(first_day, last_day)
     with transaction.atomic(), connection.cursor() as cursor:
+        # All tables at once, in the order a drain writes them (by kind): locking them one by
+        # one while a drain holds a later one would deadlock.
+        tables = ", ".join(SPECS[kind].table for kind in sorted(SPECS))
+        cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
         for spec in SPECS.values():
-            cursor.execute(f"LOCK TABLE {spec.table} IN EXCLUSIVE MODE")
             cursor.execute(
                 f"DELETE FROM {spec.table} WHERE month BETWEEN %s AND %s",
                 [first_month, last_month],
@@ -283,5 +316,12 @@ def rollups_reconcile(*, years: Iterable[int]) -> dict[str, int]:
                 repaired[f"{spec.kind}:{year}"] = len(drift)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT id FROM communes_adminunit WHERE level = 'commune'")
-        refresh_open_difficulties(row[0] for row in cursor.fetchall())
+        changed = refresh_open_difficulties(row[0] for row in cursor.fetchall())
+        if changed:
+            logger.warning(
+                "rollup drift repaired: open difficulties, %d communes, e.g. %s",
+                len(changed),
+                changed[:5],
+            )
+        repaired["open_difficulties"] = len(changed)
     return repaired

@@ -1,7 +1,8 @@
 """Triggers that write the rollup cells a write touches into programme_rollupoutbox.
 
 Each trigger inserts (kind, commune, day) for the old row and for the new row, so an edit that
-moves a record to another period or commune refreshes both cells. The worker maps days to
+moves a record to another period or commune refreshes both cells. A plan moved to another
+commune or year queues the old and new cells of all its items. The worker maps days to
 reporting periods with the calendar in force, so changing the calendar needs no new trigger.
 """
 
@@ -68,12 +69,35 @@ CREATE TRIGGER programme_planitem_outbox AFTER INSERT OR UPDATE OR DELETE ON pro
 FOR EACH ROW EXECUTE FUNCTION programme_planitem_outbox();
 """
 
+# A plan moved to another commune or year moves all its items: queue their old and new cells.
+PLAN = f"""
+CREATE OR REPLACE FUNCTION programme_plan_outbox() RETURNS trigger AS $$
+BEGIN
+  {OUTBOX.replace(" VALUES", "")}
+    SELECT DISTINCT 'plan_item', moved.commune_id,
+           make_date(moved.year, CASE i.period_kind WHEN 'month' THEN i.period_number
+                                   WHEN 'quarter' THEN i.period_number * 3 ELSE 12 END, 1),
+           now()
+    FROM programme_planitem i,
+         (VALUES (OLD.commune_id, OLD.year), (NEW.commune_id, NEW.year)) AS moved(commune_id, year)
+    WHERE i.plan_id = NEW.id;
+  RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS programme_plan_outbox ON programme_plan;
+CREATE TRIGGER programme_plan_outbox AFTER UPDATE ON programme_plan
+FOR EACH ROW
+WHEN (OLD.commune_id IS DISTINCT FROM NEW.commune_id OR OLD.year IS DISTINCT FROM NEW.year)
+EXECUTE FUNCTION programme_plan_outbox();
+"""
+
 FORWARD = "\n".join(
     [
         _simple("programme_contribution", "contribution", ["date"]),
         _simple("programme_visit", "visit", ["date"]),
         _simple("programme_difficulty", "difficulty", ["raised_on", "resolved_on"]),
         PLAN_ITEM,
+        PLAN,
     ]
 )
 
@@ -82,10 +106,12 @@ DROP TRIGGER IF EXISTS programme_contribution_outbox ON programme_contribution;
 DROP TRIGGER IF EXISTS programme_visit_outbox ON programme_visit;
 DROP TRIGGER IF EXISTS programme_difficulty_outbox ON programme_difficulty;
 DROP TRIGGER IF EXISTS programme_planitem_outbox ON programme_planitem;
+DROP TRIGGER IF EXISTS programme_plan_outbox ON programme_plan;
 DROP FUNCTION IF EXISTS programme_contribution_outbox();
 DROP FUNCTION IF EXISTS programme_visit_outbox();
 DROP FUNCTION IF EXISTS programme_difficulty_outbox();
 DROP FUNCTION IF EXISTS programme_planitem_outbox();
+DROP FUNCTION IF EXISTS programme_plan_outbox();
 DROP FUNCTION IF EXISTS programme_planitem_due(bigint, text, smallint);
 """
 

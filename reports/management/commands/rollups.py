@@ -41,9 +41,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"\r[{bar:<30}] {done}/{steps} {kind:<12}", ending="")
                 self.stdout.flush()
 
+            if any(one is not None and not 2000 <= one <= 2100 for one in years):
+                raise CommandError(_("The year must be between 2000 and 2100."))
             for one in years:
-                if one is not None and not 2000 <= one <= 2100:
-                    raise CommandError(_("The year must be between 2000 and 2100."))
                 rollups.rollups_rebuild(year=one, progress=progress)
             self.stdout.write("")
         self.stdout.write(_("Done in %(seconds).1f s.") % {"seconds": time.monotonic() - started})
