@@ -3,6 +3,7 @@ contribution with a photo, both on the commune page; an outsider gets 404."""
 
 import base64
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -70,18 +71,18 @@ def test_a_liaison_records_a_visit_a_difficulty_and_a_contribution_on_a_phone(
     page.fill("#id_participants_count", "3")
     page.fill("#id_summary", "Dự sinh hoạt chi bộ thôn; nắm tình hình sản xuất vụ đông.")
     page.click("main button[type=submit]")
-    page.wait_for_url("**/visits/*/")
+    page.wait_for_url(re.compile(r".*/visits/\d+/$"))
     visit = Visit.objects.get()
     assert visit.commune == commune and visit.village == "Chi bộ thôn Tân Hưng"
 
     # The difficulty raised at that visit.
     page.click(f"a[href$='/difficulties/new/?visit={visit.pk}']")
-    page.wait_for_url("**/difficulties/new/*")
+    page.wait_for_url(re.compile(r".*/difficulties/new/\?visit=\d+$"))
     page.select_option("#id_area", "ntm")
     page.fill("#id_description", "Đường trục thôn xuống cấp, mùa mưa ngập úng.")
     page.fill("#id_proposal", "Đề nghị hỗ trợ xi măng làm lại 500 m đường.")
     page.click("main button[type=submit]")
-    page.wait_for_url("**/difficulties/*/")
+    page.wait_for_url(re.compile(r".*/difficulties/\d+/$"))
     difficulty = Difficulty.objects.get()
     assert difficulty.visit == visit and difficulty.raised_on == visit.date
 
@@ -98,7 +99,7 @@ def test_a_liaison_records_a_visit_a_difficulty_and_a_contribution_on_a_phone(
     page.fill("#id_description", "Giống lúa chất lượng cao cho hộ nghèo")
     page.set_input_files("#id_files", str(photo))
     page.click("main button[type=submit]")
-    page.wait_for_url("**/contributions/*/")
+    page.wait_for_url(re.compile(r".*/contributions/\d+/$"))
     contribution = Contribution.objects.get()
     assert contribution.value == 15_000_000 and contribution.agency == world["agency"]
     attachment = Attachment.objects.get()
@@ -121,7 +122,7 @@ def test_an_outsider_gets_404_on_that_communes_records(live_server, phone_page, 
     page.select_option("#id_kind", "survey")
     page.fill("#id_summary", "Khảo sát")
     page.click("main button[type=submit]")
-    page.wait_for_url("**/visits/*/")
+    page.wait_for_url(re.compile(r".*/visits/\d+/$"))
     visit = Visit.objects.get()
     page.context.clear_cookies()
 

@@ -59,15 +59,15 @@ def test_staff_approve_a_quarter_then_a_correction_shows_as_changed(
         "10.000.000"
     )
     assert page.locator("#approve-report").count() == 0
-    page.click("#submit-report")
-    page.wait_for_url(url)
+    with page.expect_navigation():
+        page.click("#submit-report")
     assert page.locator("#report-status").get_attribute("data-status") == "submitted"
 
     # Province staff approve it.
     _log_in(page, live_server.url, "ban_to_chuc")
     page.goto(url)
-    page.click("#approve-report")
-    page.wait_for_url(url)
+    with page.expect_navigation():
+        page.click("#approve-report")
     assert page.locator("#report-status").get_attribute("data-status") == "approved"
     assert page.locator("#changed-since-approval").count() == 0
     assert len(page.locator("#timeline li").all()) == 3  # drafted, submitted, approved
