@@ -156,7 +156,9 @@ LOCALE_PATHS = [BASE_DIR / "programme" / "locale"]
 USE_I18N = True
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_TZ = True
-USE_THOUSAND_SEPARATOR = True
+# Off: years, ids and versions must print as 2026 and 1306. Amounts go through the vn filters
+# (22.500.000.000 đ) and counts through vn_number or intcomma, which group the Vietnamese way.
+USE_THOUSAND_SEPARATOR = False
 FORMAT_MODULE_PATH = ["programme.formats"]
 
 # --- Static and media files -------------------------------------------------------------------
