@@ -112,8 +112,10 @@ def run() -> int:
         print(describe_demo_accounts(), flush=True)
         while all(proc.poll() is None for proc in processes):
             time.sleep(0.5)
-        if any(proc.returncode in (-signal.SIGINT, 130) for proc in processes):
-            print("\nStopping…", flush=True)  # Ctrl-C reached the children first
+        time.sleep(1)  # let the others finish too if Ctrl-C reached them all
+        clean = {0, 130, -signal.SIGINT, -signal.SIGTERM}
+        if all(proc.poll() is not None and proc.returncode in clean for proc in processes):
+            print("\nStopped.", flush=True)  # Ctrl-C reached the children first
             return 0
         print("A process stopped; stopping the others.", flush=True)
         return 1
