@@ -79,8 +79,14 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _child_signals() -> None:
+    """Children hear Ctrl-C even when this launcher was started where SIGINT is ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run() -> int:
     # A plain `kill` (SIGTERM) or a closed terminal stops everything as cleanly as Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     os.environ.setdefault("DJANGO_DEBUG", "1")
@@ -99,25 +105,38 @@ def run() -> int:
             subprocess.Popen(
                 [sys.executable, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
                 cwd=BASE_DIR,
+                preexec_fn=_child_signals,
             )
         )
         celery = [sys.executable, "-m", "celery", "-A", "programme"]
         processes.append(
-            subprocess.Popen([*celery, "worker", "-l", "info", "-c", "2"], cwd=BASE_DIR)
+            subprocess.Popen(
+                [*celery, "worker", "-l", "info", "-c", "2"],
+                cwd=BASE_DIR,
+                preexec_fn=_child_signals,
+            )
         )
-        processes.append(subprocess.Popen([*celery, "beat", "-l", "info"], cwd=BASE_DIR))
+        processes.append(
+            subprocess.Popen(
+                [*celery, "beat", "-l", "info"], cwd=BASE_DIR, preexec_fn=_child_signals
+            )
+        )
         from partners.demo_accounts import describe_demo_accounts
 
         print(f"\nThe app runs at http://{host}:{port}/  (Ctrl-C stops everything)\n", flush=True)
         print(describe_demo_accounts(), flush=True)
         while all(proc.poll() is None for proc in processes):
             time.sleep(0.5)
-        time.sleep(1)  # let the others finish too if Ctrl-C reached them all
-        clean = {0, 130, -signal.SIGINT, -signal.SIGTERM}
-        if all(proc.poll() is not None and proc.returncode in clean for proc in processes):
-            print("\nStopped.", flush=True)  # Ctrl-C reached the children first
+        # Ctrl-C reaches every process of the terminal: give the others time to finish too.
+        deadline = time.monotonic() + 15
+        while any(proc.poll() is None for proc in processes) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        clean = {0, 1, 130, -signal.SIGINT, -signal.SIGTERM}
+        if all(proc.returncode in clean for proc in processes):
+            print("\nStopped.", flush=True)
             return 0
-        print("A process stopped; stopping the others.", flush=True)
+        codes = ", ".join(str(proc.returncode) for proc in processes)
+        print(f"A process stopped (exit codes {codes}); stopping the others.", flush=True)
         return 1
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
