@@ -111,8 +111,11 @@ def _save(instance: models.Model, *, user, reason: str, expected_version: int | 
     instance._change_reason = reason or ""
     # The history record names who saved, also outside a request (shell, tasks, tests).
     instance._history_user = user
-    # The database trigger queued the touched rollup cells; wake a worker once committed.
-    transaction.on_commit(_wake_rollups)
+    # The database trigger queued the touched rollup cells; wake a worker once committed,
+    # once per transaction however many records it saves (one drain handles them all).
+    pending = transaction.get_connection().run_on_commit
+    if not any(callback is _wake_rollups for _ids, callback, *_rest in pending):
+        transaction.on_commit(_wake_rollups)
     if instance._state.adding:
         instance.created_by = user
         instance.save()

@@ -1401,3 +1401,24 @@ def test_new_agency_records_after_taking_over_a_commune(world):
     old = record_visit(world, date=datetime.date(2020, 12, 31))
 
     assert (visit.agency, old.agency) == (world.agency_b, world.agency_a)
+
+
+@pytest.mark.django_db
+def test_a_transaction_that_saves_many_records_wakes_the_worker_once(
+    world, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from programme.services import _wake_rollups
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for summary in ("một", "hai", "ba"):
+            services.visit_record(
+                user=world.liaison_a,
+                commune=world.commune1,
+                agency=world.agency_a,
+                date=timezone.localdate() - datetime.timedelta(days=2),
+                kind=Visit.Kind.SURVEY,
+                summary=summary,
+            )
+    assert [c for c in callbacks if c is _wake_rollups] == [_wake_rollups]
