@@ -3,9 +3,24 @@
 import os
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "programme.settings")
 
 app = Celery("programme")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _worker_needs_a_migrated_database(**kwargs) -> None:
+    from programme.readiness import refuse_unmigrated
+
+    refuse_unmigrated("worker")
+
+
+@beat_init.connect
+def _beat_needs_a_migrated_database(**kwargs) -> None:
+    from programme.readiness import refuse_unmigrated
+
+    refuse_unmigrated("beat")

@@ -330,7 +330,7 @@ class _Progress:
     def save(self) -> None:
         percent = min(99, self.rows * 100 // self.total)
         ExportJob.objects.filter(pk=self.job_id, status=ExportJob.Status.RUNNING).update(
-            progress=percent, rows=self.rows
+            progress=percent, rows=self.rows, heartbeat_at=timezone.now()
         )
 
 
@@ -411,7 +411,7 @@ def _enqueue(job_id: int) -> None:
 def contributions_export_run(job_id: int) -> int | None:
     """Make the file of a queued export. Claims the job first: a second run does nothing."""
     claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.QUEUED).update(
-        status=ExportJob.Status.RUNNING, progress=0
+        status=ExportJob.Status.RUNNING, progress=0, heartbeat_at=timezone.now()
     )
     if not claimed:
         return None
@@ -427,6 +427,34 @@ def contributions_export_run(job_id: int) -> int | None:
         )
         raise
     return rows
+
+
+def exports_fail_stale(*, user=None) -> int:
+    """Mark failed the running exports whose worker stopped (killed, out of memory, restarted).
+
+    Such a job never finishes by itself: a redelivered task finds it claimed and does nothing.
+    A running job is stale when its worker gave no sign of life for EXPORT_STALE_SECONDS
+    (progress is written every few thousand rows). Returns how many jobs were marked.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Q
+
+    limit = timezone.now() - timedelta(seconds=settings.EXPORT_STALE_SECONDS)
+    stale = ExportJob.objects.filter(status=ExportJob.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, created_at__lt=limit)
+    )
+    if user is not None:
+        stale = stale.filter(user=user)
+    marked = stale.update(
+        status=ExportJob.Status.FAILED,
+        error=_("The worker making this export stopped before the end. Start the export again."),
+        finished_at=timezone.now(),
+    )
+    if marked:
+        logger.warning("%d export(s) marked failed: their worker stopped", marked)
+    return marked
 
 
 def _export_contributions(job: ExportJob) -> int:

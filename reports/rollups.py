@@ -19,6 +19,7 @@ from datetime import date
 
 from django.db import connection, transaction
 
+from communes.models import AdminUnit
 from programme.periods import Period, reporting_month, reporting_month_sql, uses_decree_09
 
 logger = logging.getLogger(__name__)
@@ -251,11 +252,27 @@ def _months_of(year: int | None) -> tuple[date, date, date, date]:
     return period.first_month, period.last_month, first, last
 
 
-def rollups_rebuild(*, year: int | None = None, progress: Callable[[str], None] | None = None):
-    """Recompute the rollups of a year (or of everything) from the raw records."""
+def rollups_rebuild(
+    *, year: int | None = None, progress: Callable[[str], None] | None = None
+) -> bool:
+    """Recompute the rollups of a year (or of everything) from the raw records.
+
+    Two runs of the same rebuild never both write (two beats, a double click, a task redelivered
+    while the session of its killed worker still runs): the second waits for the first (an
+    advisory lock), then writes only if the tables still differ from the raw records (the first
+    one died, or records changed meanwhile). Returns False when it wrote nothing for that reason.
+    """
     first_month, last_month, first_day, last_day = _months_of(year)
     scope = _year_scope(first_day, last_day)
     with transaction.atomic(), connection.cursor() as cursor:
+        key = [f"rollups_rebuild:{year or 'all'}"]
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", key)
+        if not cursor.fetchone()[0]:
+            logger.info("rollups rebuild of %s waits for the same rebuild", year or "all")
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", key)
+            if not any(rollups_drift(spec, year=year) for spec in SPECS.values()):
+                logger.info("rollups rebuild of %s skipped: the other run did it", year or "all")
+                return False
         # All tables at once, in the order a drain writes them (by kind): locking them one by
         # one while a drain holds a later one would deadlock.
         tables = ", ".join(SPECS[kind].table for kind in sorted(SPECS))
@@ -273,12 +290,32 @@ def rollups_rebuild(*, year: int | None = None, progress: Callable[[str], None] 
             )
             if progress:
                 progress(spec.kind)
-        cursor.execute("SELECT id FROM communes_adminunit WHERE level = 'commune'")
-        refresh_open_difficulties(row[0] for row in cursor.fetchall())
+    # Outside the rebuild's transaction and in chunks: one advisory lock per commune, for
+    # 10.000 communes at once, would exceed PostgreSQL's lock table (max_locks_per_transaction).
+    refresh_all_open_difficulties()
+    return True
 
 
-def rollups_drift(spec: Spec, *, year: int) -> list[tuple[int, date]]:
-    """The (commune, month) cells of a year where the table differs from the raw records."""
+LOCKS_PER_TRANSACTION = 500
+
+
+def refresh_all_open_difficulties() -> list[int]:
+    """`refresh_open_difficulties` for every commune, a few hundred per transaction."""
+    ids = list(
+        AdminUnit.objects.filter(level=AdminUnit.Level.COMMUNE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    changed = []
+    for start in range(0, len(ids), LOCKS_PER_TRANSACTION):
+        with transaction.atomic():
+            changed += refresh_open_difficulties(ids[start : start + LOCKS_PER_TRANSACTION])
+    return changed
+
+
+def rollups_drift(spec: Spec, *, year: int | None) -> list[tuple[int, date]]:
+    """The (commune, month) cells of a year (None: all) where the table differs from the raw
+    records."""
     first_month, last_month, first_day, last_day = _months_of(year)
     columns = _columns(spec)
     fresh = f"SELECT {columns} FROM ({spec.select(_year_scope(first_day, last_day))}) AS f"
@@ -312,16 +349,17 @@ def rollups_reconcile(*, years: Iterable[int]) -> dict[str, int]:
                         len(drift),
                         drift[:5],
                     )
-                    refresh_cells(spec, drift)
                 repaired[f"{spec.kind}:{year}"] = len(drift)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM communes_adminunit WHERE level = 'commune'")
-        changed = refresh_open_difficulties(row[0] for row in cursor.fetchall())
-        if changed:
-            logger.warning(
-                "rollup drift repaired: open difficulties, %d communes, e.g. %s",
-                len(changed),
-                changed[:5],
-            )
-        repaired["open_difficulties"] = len(changed)
+            # A few hundred cells per transaction: each cell takes an advisory lock.
+            for start in range(0, len(drift), LOCKS_PER_TRANSACTION):
+                with transaction.atomic():
+                    refresh_cells(spec, drift[start : start + LOCKS_PER_TRANSACTION])
+    changed = refresh_all_open_difficulties()
+    if changed:
+        logger.warning(
+            "rollup drift repaired: open difficulties, %d communes, e.g. %s",
+            len(changed),
+            changed[:5],
+        )
+    repaired["open_difficulties"] = len(changed)
     return repaired

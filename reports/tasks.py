@@ -20,7 +20,9 @@ def drain_outbox() -> int:
     return rollups.outbox_drain()
 
 
-@shared_task(name="reports.reconcile", soft_time_limit=1700, time_limit=1800, **RETRY)
+# The long tasks take CELERY_TASK_TIME_LIMIT (settings), which the broker's visibility timeout
+# exceeds: a task killed with its whole worker comes back once, after that timeout.
+@shared_task(name="reports.reconcile", **RETRY)
 def reconcile(years: list[int] | None = None) -> dict[str, int]:
     """Compare the rollups of the current and previous year with the raw sums; repair drift."""
     from django.utils import timezone
@@ -29,9 +31,18 @@ def reconcile(years: list[int] | None = None) -> dict[str, int]:
     return rollups.rollups_reconcile(years=years or [this_year - 1, this_year])
 
 
-@shared_task(name="reports.rebuild", soft_time_limit=1700, time_limit=1800, **RETRY)
-def rebuild(year: int | None = None) -> None:
-    rollups.rollups_rebuild(year=year)
+@shared_task(name="reports.rebuild", **RETRY)
+def rebuild(year: int | None = None) -> bool:
+    """Rebuild a year (or everything); False when the same rebuild was already running."""
+    return rollups.rollups_rebuild(year=year)
+
+
+@shared_task(name="reports.fail_stale_exports", soft_time_limit=240, time_limit=300, **RETRY)
+def fail_stale_exports() -> int:
+    """Mark failed the exports whose worker died (see reports.exports.exports_fail_stale)."""
+    from reports import exports
+
+    return exports.exports_fail_stale()
 
 
 # The tasks of the other report features live beside their code; importing them here lets

@@ -36,9 +36,7 @@ def send_reminders() -> int:
     bind=True,
     name="reports.rebuild_with_progress",
     track_started=True,
-    soft_time_limit=1700,
-    time_limit=1800,
-    **RETRY,
+    **RETRY,  # time limits: CELERY_TASK_TIME_LIMIT, below the broker's visibility timeout
 )
 def rebuild_with_progress(self, year: int | None = None) -> dict[str, int]:
     """`reports.rebuild` that reports its progress in the result backend (Redis).
@@ -55,5 +53,7 @@ def rebuild_with_progress(self, year: int | None = None) -> dict[str, int]:
         self.update_state(state=PROGRESS, meta={"done": done, "total": total, "step": kind})
 
     self.update_state(state=PROGRESS, meta={"done": 0, "total": total, "step": ""})
-    rollups.rollups_rebuild(year=year, progress=progress)
+    if rollups.rollups_rebuild(year=year, progress=progress) is False:
+        # The same rebuild was running (a double click): it leaves the same rows.
+        return {"done": total, "total": total, "skipped": 1}
     return {"done": total, "total": total}

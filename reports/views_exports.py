@@ -81,6 +81,8 @@ def export_contributions(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    # A job whose worker died shows as failed at once, not at beat's next sweep.
+    exports.exports_fail_stale(user=request.user)
     job = get_export_for_user(request.user, pk)
     template = (
         "reports/export_progress.html"
