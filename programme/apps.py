@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ProgrammeConfig(AppConfig):
     name = "programme"
     verbose_name = _("Programme work records")
+
+    def ready(self):
+        from programme import security  # noqa: F401  (connects the security log receivers)

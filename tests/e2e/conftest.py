@@ -1,5 +1,6 @@
 """Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium) against live_server."""
 
+import contextlib
 import os
 import shutil
 
@@ -38,12 +39,51 @@ def browser():
         browser.close()
 
 
+# Content Security Policy: every browser test fails on any violation, reported by the page
+# ('securitypolicyviolation' events, through a binding the init script calls) or by Chromium on
+# the console ("Refused to … because it violates the following Content Security Policy …").
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__cspViolation([event.violatedDirective, event.blockedURI, event.sourceFile,
+                         event.lineNumber, event.sample].join(" | "));
+});
+"""
+
+
+def _watch_csp(context) -> list[str]:
+    violations: list[str] = []
+
+    def report(text: str) -> None:
+        violations.append(text)
+
+    context.expose_function("__cspViolation", report)
+    context.add_init_script(CSP_WATCH)
+
+    def console(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"console: {message.text}")
+
+    context.on("page", lambda new_page: new_page.on("console", console))
+    return violations
+
+
+def _close_checking_csp(context, page, violations: list[str]) -> None:
+    # A round trip, so that reports already sent by the page have arrived (the test may have
+    # closed the page).
+    with contextlib.suppress(Exception):
+        page.evaluate("0")
+    context.close()
+    if violations:
+        pytest.fail("Content Security Policy violations:\n" + "\n".join(violations))
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+    violations = _watch_csp(context)
     page = context.new_page()
     yield page
-    context.close()
+    _close_checking_csp(context, page, violations)
 
 
 @pytest.fixture
@@ -51,6 +91,7 @@ def phone_page(browser):
     context = browser.new_context(
         viewport={"width": 375, "height": 740}, locale="vi-VN", is_mobile=True, has_touch=True
     )
+    violations = _watch_csp(context)
     page = context.new_page()
     yield page
-    context.close()
+    _close_checking_csp(context, page, violations)
