@@ -5,28 +5,32 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from communes.models import AdminUnit
 from communes.text import fold
-from partners.models import Enterprise
 from programme.fields import VnDateField
-from programme.forms import agencies_for_forms, communes_for_forms, enterprises_for_forms
 from programme.models import Area, Contribution, ContributionCategory, Difficulty, PlanItem, Visit
+from programme.picker import SOURCES, PickField
 
 
 class VnDateFilter(django_filters.DateFilter):
     field_class = VnDateField
 
 
+class PickFilter(django_filters.Filter):
+    """A commune, district, agency or enterprise typed or picked (programme.picker); the
+    FilterSet scopes it to the user."""
+
+    field_class = PickField
+
+    def __init__(self, *args, source: str, **kwargs):
+        super().__init__(*args, source=source, queryset=SOURCES[source].queryset, **kwargs)
+
+
 class RecordFilter(django_filters.FilterSet):
     """Search, commune, district and date range, shared by every record list."""
 
     q = django_filters.CharFilter(label=_("Search"), method="filter_search", max_length=100)
-    commune = django_filters.ModelChoiceFilter(
-        label=_("Commune"), queryset=AdminUnit.objects.none()
-    )
-    district = django_filters.ModelChoiceFilter(
-        label=_("District"), queryset=AdminUnit.objects.none(), method="filter_district"
-    )
+    commune = PickFilter(label=_("Commune"), source="communes")
+    district = PickFilter(label=_("District"), source="districts", method="filter_district")
     year = django_filters.NumberFilter(
         label=_("Year"), method="filter_year", min_value=2000, max_value=2100
     )
@@ -39,15 +43,10 @@ class RecordFilter(django_filters.FilterSet):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         user = request.user
-        communes = communes_for_forms(user)
-        self.filters["commune"].queryset = communes
-        self.filters["district"].queryset = AdminUnit.objects.filter(
-            pk__in=communes.values("parent_id"), level=AdminUnit.Level.DISTRICT
-        ).order_by("name")
-        if "agency" in self.filters:
-            self.filters["agency"].queryset = agencies_for_forms(user)
-        if "enterprise" in self.filters:
-            self.filters["enterprise"].queryset = enterprises_for_forms(user)
+        for filter_ in self.filters.values():
+            if isinstance(filter_, PickFilter):
+                # The source's scoping function becomes the user's queryset.
+                filter_.extra["queryset"] = filter_.extra["queryset"](user)
         for field in self.form.fields.values():
             css = (
                 "form-select form-select-sm"
@@ -80,6 +79,7 @@ class RecordFilter(django_filters.FilterSet):
 
 class VisitFilter(RecordFilter):
     search_fields = ("search_text", "commune__search_name", "agency__search_name")
+    agency = PickFilter(label=_("Agency"), source="agencies")
 
     class Meta:
         model = Visit
@@ -120,9 +120,8 @@ class ContributionFilter(RecordFilter):
     category = django_filters.ModelChoiceFilter(
         label=_("Category"), queryset=ContributionCategory.objects.all()
     )
-    enterprise = django_filters.ModelChoiceFilter(
-        label=_("Enterprise"), queryset=Enterprise.objects.none()
-    )
+    agency = PickFilter(label=_("Agency"), source="agencies")
+    enterprise = PickFilter(label=_("Enterprise"), source="enterprises")
 
     class Meta:
         model = Contribution

@@ -24,20 +24,39 @@ from programme.models import Contribution, Difficulty, PlanItem, Visit
 from programme.scoping import contributions_for, difficulties_for, plan_items_for, visits_for
 
 
+def _in_my_communes(queryset: QuerySet, user, field: str = "commune_id") -> QuerySet:
+    """The same rows, also filtered by the communes the user ever worked for.
+
+    Redundant with the scope's own test (assigned *on the record's date*), but it lets
+    PostgreSQL read a liaison's few communes through the (commune, date) index instead of
+    scanning millions of rows: 60 ms instead of 1 s for a list's first page at 2.000.000
+    contributions.
+    """
+    scope = scope_for(user)
+    if scope.is_province:
+        return queryset
+    communes = AdminUnit.objects.filter(communes_in_scope(scope)).values("pk")
+    return queryset.filter(**{f"{field}__in": communes})
+
+
 def visit_list(user) -> QuerySet[Visit]:
-    return visits_for(user).select_related("commune", "agency")
+    return _in_my_communes(visits_for(user), user).select_related("commune", "agency")
 
 
 def difficulty_list(user) -> QuerySet[Difficulty]:
-    return difficulties_for(user).select_related("commune")
+    return _in_my_communes(difficulties_for(user), user).select_related("commune")
 
 
 def contribution_list(user) -> QuerySet[Contribution]:
-    return contributions_for(user).select_related("commune", "agency", "enterprise", "category")
+    return _in_my_communes(contributions_for(user), user).select_related(
+        "commune", "agency", "enterprise", "category"
+    )
 
 
 def plan_item_list(user) -> QuerySet[PlanItem]:
-    return plan_items_for(user).select_related("plan", "plan__commune")
+    return _in_my_communes(plan_items_for(user), user, "plan__commune_id").select_related(
+        "plan", "plan__commune"
+    )
 
 
 def get_commune_for_user(user, pk) -> AdminUnit:

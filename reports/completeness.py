@@ -46,6 +46,7 @@ from partners.models import Agency, Assignment
 from partners.scoping import Scope
 from programme.models import Visit
 from programme.periods import Period
+from reports import figures_cache
 from reports.models import PlanItemRollup, VisitRollup
 
 CELL_MEETING = Visit.Kind.CELL_MEETING.value
@@ -92,9 +93,18 @@ class Tally:
     PLANS = ("plan_due", "plan_done", "plan_missing", "plan_pending")
 
     def add(self, other: "Tally", *, visits: bool = True, plans: bool = True) -> None:
-        names = (self.VISITS if visits else ()) + (self.PLANS if plans else ())
-        for name in names:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        # Spelled out: called for every row of a national period, several times over.
+        if visits:
+            self.expected += other.expected
+            self.done += other.done
+            self.late += other.late
+            self.missing += other.missing
+            self.pending += other.pending
+        if plans:
+            self.plan_due += other.plan_due
+            self.plan_done += other.plan_done
+            self.plan_missing += other.plan_missing
+            self.plan_pending += other.plan_pending
 
     @staticmethod
     def _rate(part: int, whole: int) -> float | None:
@@ -322,9 +332,32 @@ def completeness(
     """The completeness of a period for the rows the scope may see (see the module docstring).
 
     Province staff see every assignment; an agency liaison, their agency's; a commune officer,
-    their commune's. Six queries, whatever the number of rows.
+    their commune's. Six queries, whatever the number of rows; kept while the data behind it
+    is unchanged (reports.figures_cache).
     """
     today = today or timezone.localdate()
+    key = (
+        "completeness",
+        period,
+        scope.is_province,
+        scope.agency_ids,
+        scope.commune_ids,
+        agency_id,
+        district_id,
+        today,
+        grace_days(),
+    )
+    return figures_cache.remembered(
+        key,
+        lambda: _compute(
+            period, scope=scope, agency_id=agency_id, district_id=district_id, today=today
+        ),
+    )
+
+
+def _compute(
+    period: Period, *, scope: Scope, agency_id: int | None, district_id: int | None, today: date
+) -> Completeness:
     months = period_months(period)
     started = [m for m in months if m.first_day <= today]
     assignments = _assignments(

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache
@@ -33,6 +34,7 @@ from communes.text import fold
 from partners.models import Assignment, Role
 from programme.models import Area, Contribution, Visit
 from programme.periods import Period, reporting_month
+from reports import figures_cache
 from reports.models import ContributionRollup, DifficultyRollup, OpenDifficulties, VisitRollup
 
 RECORDED = "recorded"
@@ -248,6 +250,11 @@ def support_figures(windows: Windows) -> Support:
         .annotate(**_sums(windows, "total_value", money=True), **_sums(windows, "count", "n_"))
         .order_by()
     )
+    return _support_from_rows(rows)
+
+
+def _support_from_rows(rows: Iterable[dict]) -> Support:
+    """Support from rows of (area, form, status) with the three columns of value and count."""
     total, count, pledged = Trio(), Trio(), Trio()
     areas: dict[str, Trio] = defaultdict(Trio)
     forms: dict[str, Trio] = defaultdict(Trio)
@@ -279,6 +286,11 @@ def support_by_quarter(year: int) -> dict:
         .annotate(total=Sum("total_value"))
         .order_by()
     )
+    return _quarters_from_rows(year, rows)
+
+
+def _quarters_from_rows(year: int, rows: Iterable[dict]) -> dict:
+    """Chart data from delivered support per (month, area) of `year`."""
     values: dict[str, list[int]] = {code: [0, 0, 0, 0] for code in Area.values}
     for row in rows:
         if row["area"] in values:
@@ -303,7 +315,10 @@ def support_by_year(start: date, last_year: int) -> dict:
         .annotate(total=Sum("total_value"))
         .order_by()
     )
-    totals = {row["year"]: int(row["total"]) for row in rows}
+    return _years_from_totals(start, last_year, {row["year"]: int(row["total"]) for row in rows})
+
+
+def _years_from_totals(start: date, last_year: int, totals: dict[int, int]) -> dict:
     years = list(range(start.year, last_year + 1))
     return {"labels": [str(year) for year in years], "data": [totals.get(y, 0) for y in years]}
 
@@ -316,6 +331,95 @@ def support_by_commune(windows: Windows) -> dict[int, Trio]:
         .order_by()
     )
     return {row["commune_id"]: _trio(row) for row in rows}
+
+
+# Every contribution figure of the dashboard in one query: the four aggregates of
+# support_figures, support_by_commune, support_by_quarter and support_by_year side by side
+# (GROUPING SETS over the same rows measured slower at national scale than this).
+SUPPORT_SQL = """
+    SELECT 'commune', commune_id, NULL, NULL, NULL, NULL::date, NULL::int,
+           COALESCE(SUM(total_value) FILTER (WHERE month BETWEEN %(p_first)s AND %(p_last)s), 0),
+           COALESCE(SUM(total_value) FILTER (WHERE month BETWEEN %(l_first)s AND %(l_last)s), 0),
+           COALESCE(SUM(total_value) FILTER (WHERE month BETWEEN %(c_first)s AND %(c_last)s), 0),
+           0, 0, 0
+    FROM reports_contributionrollup
+    WHERE month BETWEEN %(all_first)s AND %(all_last)s AND status = %(delivered)s
+    GROUP BY commune_id
+    UNION ALL
+    SELECT 'kind', NULL, area, form, status, NULL, NULL,
+           COALESCE(SUM(total_value) FILTER (WHERE month BETWEEN %(p_first)s AND %(p_last)s), 0),
+           COALESCE(SUM(total_value) FILTER (WHERE month BETWEEN %(l_first)s AND %(l_last)s), 0),
+           COALESCE(SUM(total_value) FILTER (WHERE month BETWEEN %(c_first)s AND %(c_last)s), 0),
+           COALESCE(SUM(count) FILTER (WHERE month BETWEEN %(p_first)s AND %(p_last)s), 0),
+           COALESCE(SUM(count) FILTER (WHERE month BETWEEN %(l_first)s AND %(l_last)s), 0),
+           COALESCE(SUM(count) FILTER (WHERE month BETWEEN %(c_first)s AND %(c_last)s), 0)
+    FROM reports_contributionrollup
+    WHERE month BETWEEN %(all_first)s AND %(all_last)s
+    GROUP BY area, form, status
+    UNION ALL
+    SELECT 'month', NULL, area, NULL, NULL, month, NULL, SUM(total_value), 0, 0, 0, 0, 0
+    FROM reports_contributionrollup
+    WHERE month BETWEEN %(year_first)s AND %(year_last)s AND status = %(delivered)s
+    GROUP BY month, area
+    UNION ALL
+    SELECT 'year', NULL, NULL, NULL, NULL, NULL, EXTRACT(YEAR FROM month)::int,
+           SUM(total_value), 0, 0, 0, 0, 0
+    FROM reports_contributionrollup
+    WHERE month BETWEEN %(start)s AND %(year_last)s AND status = %(delivered)s
+    GROUP BY EXTRACT(YEAR FROM month)::int
+"""
+
+
+def support_all(windows: Windows) -> tuple[Support, dict[int, Trio], dict, dict]:
+    """support_figures, support_by_commune, support_by_quarter and support_by_year of the
+    dashboard's period, from one query."""
+    year, start = windows.period.year, windows.start
+    params = {
+        "delivered": DELIVERED,
+        "start": start,
+        "year_first": date(year, 1, 1),
+        "year_last": date(year, 12, 1),
+        "all_first": windows.all[0],
+        "all_last": windows.all[1],
+        "p_first": windows.current[0],
+        "p_last": windows.current[1],
+        "l_first": windows.last_year[0],
+        "l_last": windows.last_year[1],
+        "c_first": windows.cumulative[0],
+        "c_last": windows.cumulative[1],
+    }
+    kinds: list[dict] = []
+    by_commune: dict[int, Trio] = {}
+    months: list[dict] = []
+    years: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(SUPPORT_SQL, params)
+        for tag, commune, area, form, status, month, row_year, *sums in cursor.fetchall():
+            money, counts = sums[:3], [int(n) for n in sums[3:]]
+            if tag == "commune":
+                by_commune[commune] = Trio(*money)
+            elif tag == "kind":
+                kinds.append(
+                    {
+                        "area": area,
+                        "form": form,
+                        "status": status,
+                        **dict(zip(("period", "last_year", "cumulative"), money, strict=True)),
+                        **dict(
+                            zip(("n_period", "n_last_year", "n_cumulative"), counts, strict=True)
+                        ),
+                    }
+                )
+            elif tag == "month":
+                months.append({"month": month, "area": area, "total": money[0]})
+            else:
+                years[row_year] = int(money[0])
+    return (
+        _support_from_rows(kinds),
+        by_commune,
+        _quarters_from_rows(year, months),
+        _years_from_totals(start, year, years),
+    )
 
 
 # --- Visits, completeness -----------------------------------------------------------------------
@@ -340,6 +444,42 @@ def visits_by_commune(windows: Windows) -> dict[int, Trio]:
         .order_by()
     )
     return {row["commune_id"]: _trio(row) for row in rows}
+
+
+VISITS_SQL = """
+    SELECT GROUPING(commune_id) = 0, commune_id, kind,
+           COALESCE(SUM(count) FILTER (WHERE month BETWEEN %(p_first)s AND %(p_last)s), 0),
+           COALESCE(SUM(count) FILTER (WHERE month BETWEEN %(l_first)s AND %(l_last)s), 0),
+           COALESCE(SUM(count) FILTER (WHERE month BETWEEN %(c_first)s AND %(c_last)s), 0)
+    FROM reports_visitrollup
+    WHERE month BETWEEN %(first)s AND %(last)s
+    GROUP BY GROUPING SETS ((commune_id), (kind))
+"""
+
+
+def visits_all(windows: Windows) -> tuple[list[tuple[str, str, Trio]], dict[int, Trio]]:
+    """visits_by_kind and visits_by_commune from one query."""
+    params = {
+        "first": windows.all[0],
+        "last": windows.all[1],
+        "p_first": windows.current[0],
+        "p_last": windows.current[1],
+        "l_first": windows.last_year[0],
+        "l_last": windows.last_year[1],
+        "c_first": windows.cumulative[0],
+        "c_last": windows.cumulative[1],
+    }
+    kinds: dict[str, Trio] = {}
+    by_commune: dict[int, Trio] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(VISITS_SQL, params)
+        for is_commune, commune, kind, period, last_year, cumulative in cursor.fetchall():
+            if is_commune:
+                by_commune[commune] = Trio(period, last_year, cumulative)
+            else:
+                kinds[kind] = Trio(period, last_year, cumulative)
+    by_kind = [(code, str(label), kinds.get(code, Trio())) for code, label in Visit.Kind.choices]
+    return by_kind, by_commune
 
 
 @dataclass(frozen=True)
@@ -597,8 +737,13 @@ def designations_until(end: date) -> list[Designation]:
     return list(
         Designation.objects.filter(valid_from__lte=end)
         .select_related("programme")
+        .only("commune_id", "valid_from", "valid_until", "programme__cell_meetings_per_month")
         .order_by("commune_id", "valid_from")
     )
+
+
+# What the dashboard shows of a unit and of the unit above it (thousands of them are loaded).
+UNIT_FIELDS = ("level", "kind", "name", "parent_id", "latitude", "longitude")
 
 
 @dataclass
@@ -655,11 +800,12 @@ class Dashboard:
     communes: list[CommuneRow]
     charts: dict
 
-    @property
+    # Computed once: a kept dashboard (reports.figures_cache) serves many requests.
+    @cached_property
     def markers(self) -> list[dict]:
         return [m for m in (row.marker() for row in self.communes) if m]
 
-    @property
+    @cached_property
     def unplaced(self) -> list[CommuneRow]:
         return [row for row in self.communes if row.marker() is None]
 
@@ -671,9 +817,17 @@ def _parent_name(unit: AdminUnit | None) -> str:
 def dashboard(
     period: Period, *, mode: str = RECORDED, today: date, started_on: date | None = None
 ) -> Dashboard:
-    """Every figure of the province dashboard for `period`."""
-    places = places_for(mode)
+    """Every figure of the province dashboard for `period`, kept while the data is unchanged
+    (reports.figures_cache)."""
     start = reporting_month(started_on or programme_start())
+    return figures_cache.remembered(
+        ("dashboard", period, mode, today, start),
+        lambda: _compute_dashboard(period, mode=mode, today=today, start=start),
+    )
+
+
+def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -> Dashboard:
+    places = places_for(mode)
     windows = Windows(period, start)
     first_day, last_day = period.days()
 
@@ -683,8 +837,8 @@ def dashboard(
     member_of = places.members(place_ids)
     designated_units = {d.commune_id for d in in_period}
 
-    by_commune = support_by_commune(windows)
-    visits = visits_by_commune(windows)
+    support, by_commune, quarters, years = support_all(windows)
+    visits_kinds, visits = visits_all(windows)
     open_by_commune = open_difficulties()
     completeness = completeness_by_place(windows, designations, places, today=today)
     # NTM counts take every commune designated by the end of the period.
@@ -695,7 +849,11 @@ def dashboard(
     # The few units the page names: designated communes, their places, communes with support.
     unit_ids = {*place_ids, *member_of, *by_commune}
     unit_ids |= {places.of(unit) for unit in by_commune}
-    units = AdminUnit.objects.select_related("parent").in_bulk(list(unit_ids))
+    units = (
+        AdminUnit.objects.select_related("parent")
+        .only(*UNIT_FIELDS, *(f"parent__{name}" for name in UNIT_FIELDS))
+        .in_bulk(list(unit_ids))
+    )
 
     agency_day = min(last_day, today)
     agencies: dict[int, list[str]] = defaultdict(list)
@@ -720,7 +878,15 @@ def dashboard(
     for unit, item in open_by_commune.items():
         open_by_place[places.of(unit)].append(item)
 
+    # The designated units whose figures go to each place (other than the place itself).
+    members_of: dict[int, list[AdminUnit]] = defaultdict(list)
+    for unit, target in member_of.items():
+        if unit != target and unit in designated_units and unit in units:
+            members_of[target].append(units[unit])
+
     ntm_labels = dict(NtmLevel.choices)
+    # One reverse() for thousands of rows: the address of unit 0 with the id put in its place.
+    url_head, _zero, url_tail = reverse("programme:commune_detail", args=[0]).rpartition("/0/")
     rows = []
     for place_id in place_ids:
         place = units.get(place_id)
@@ -731,16 +897,9 @@ def dashboard(
         rows.append(
             CommuneRow(
                 place=place,
-                url=reverse("programme:commune_detail", args=[place_id]),
+                url=f"{url_head}/{place_id}/{url_tail}",
                 district=_parent_name(place),
-                members=sorted(
-                    (
-                        units[unit]
-                        for unit, target in member_of.items()
-                        if target == place_id and unit != place_id and unit in designated_units
-                    ),
-                    key=lambda u: fold(u.name),
-                ),
+                members=sorted(members_of.get(place_id, []), key=lambda u: fold(u.name)),
                 agencies=agencies.get(place_id, []),
                 support=support_by_place.get(place_id, Trio()),
                 visits=visits_by_place.get(place_id, Trio()),
@@ -774,8 +933,8 @@ def dashboard(
         mode=mode,
         today=today,
         start=start,
-        support=support_figures(windows),
-        visits=visits_by_kind(windows),
+        support=support,
+        visits=visits_kinds,
         completeness=total_completeness,
         difficulties=difficulty_figures(windows),
         open_now=open_now,
@@ -783,12 +942,34 @@ def dashboard(
         ntm=[(level, str(ntm_labels[level]), ntm_counts[level]) for level in NTM_LEVELS],
         communes=rows,
         charts={
-            "quarters": support_by_quarter(period.year),
+            "quarters": quarters,
             "districts": {
                 "labels": [name for name, _values in districts],
                 "period": [values[0] for _name, values in districts],
                 "last_year": [values[1] for _name, values in districts],
             },
-            "years": support_by_year(start, period.year),
+            "years": years,
         },
     )
+
+
+def rollups_pending_since(seconds: int | None = None):
+    """When the oldest pending rollup refresh was written, if it is older than `seconds`
+    (ROLLUP_PENDING_NOTICE_SECONDS), else None.
+
+    Refreshes normally leave the outbox within seconds; an old one means the worker or the
+    broker is down and the figures are behind the records. One index read: the oldest row by
+    primary key.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from programme.models import RollupOutbox
+
+    if seconds is None:
+        seconds = settings.ROLLUP_PENDING_NOTICE_SECONDS
+    oldest = RollupOutbox.objects.order_by("pk").values_list("created_at", flat=True).first()
+    if oldest is not None and oldest <= timezone.now() - timedelta(seconds=seconds):
+        return oldest
+    return None

@@ -19,9 +19,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from communes.models import AdminUnit
-from partners.models import Agency, Assignment
+from partners.models import Assignment
 from partners.scoping import Scope, scope_for
 from programme.periods import Period, reporting_month
+from programme.picker import pick_field
 from reports.completeness import completeness, grace_days
 from reports.models import PeriodReport
 from reports.tasks_completeness import PROGRESS, rebuild_with_progress
@@ -48,22 +49,25 @@ class CompletenessForm(forms.Form):
         required=False,
         help_text=_("Month 1–12, quarter 1–4, half-year 1–2; empty for a year."),
     )
-    agency = forms.ModelChoiceField(
-        label=_("Agency"), queryset=Agency.objects.none(), required=False
-    )
-    district = forms.ModelChoiceField(
-        label=_("District"), queryset=AdminUnit.objects.none(), required=False
-    )
 
-    def __init__(self, *args, scope: Scope, **kwargs):
+    def __init__(self, *args, scope: Scope, user, **kwargs):
         super().__init__(*args, **kwargs)
+        # Typed or picked (programme.picker): a national list of agencies is no <select>.
+        self.fields["agency"] = pick_field(
+            "assigned-agencies", user, label=_("Agency"), required=False
+        )
         assignments = _scoped_assignments(scope)
-        self.fields["agency"].queryset = Agency.objects.filter(
-            pk__in=assignments.values("agency_id")
-        ).order_by("name")
-        self.fields["district"].queryset = AdminUnit.objects.filter(
-            level=AdminUnit.Level.DISTRICT, pk__in=assignments.values("commune__parent_id")
-        ).order_by("name")
+        self.fields["district"] = pick_field(
+            "districts",
+            user,
+            label=_("District"),
+            required=False,
+            queryset=AdminUnit.objects.filter(
+                level=AdminUnit.Level.DISTRICT, pk__in=assignments.values("commune__parent_id")
+            )
+            .select_related("parent")
+            .order_by("name", "pk"),
+        )
         for field in self.fields.values():
             css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else ""
             field.widget.attrs.setdefault("class", css or "form-control form-control-sm")
@@ -94,13 +98,17 @@ def _default_filters() -> dict:
     return {"kind": "month", "year": last.year, "number": last.month}
 
 
+SHOWN_ROWS = 30  # agency × commune rows, with a cell per month
+SHOWN_SUMMARY_ROWS = 60  # rows of the "by agency" and "by commune" tables
+
+
 @login_required
 def completeness_page(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     if not (scope.is_province or scope.agency_ids or scope.commune_ids):
         raise PermissionDenied
     data = request.GET if "kind" in request.GET else _default_filters()
-    form = CompletenessForm(data, scope=scope)
+    form = CompletenessForm(data, scope=scope, user=request.user)
     report = None
     if form.is_valid():
         report = completeness(
@@ -109,11 +117,18 @@ def completeness_page(request: HttpRequest) -> HttpResponse:
             agency_id=form.cleaned_data["agency"].pk if form.cleaned_data["agency"] else None,
             district_id=form.cleaned_data["district"].pk if form.cleaned_data["district"] else None,
         )
-    return render(
-        request,
-        "reports/completeness.html",
-        {"form": form, "report": report, "scope": scope, "grace": grace_days()},
-    )
+    context = {"form": form, "report": report, "scope": scope, "grace": grace_days()}
+    if report is not None:
+        # A national programme has thousands of rows: the page shows the first ones (the
+        # totals count them all) and the agency and district filters narrow to the others.
+        context.update(
+            shown_limit=SHOWN_ROWS,
+            shown_rows=report.rows[:SHOWN_ROWS],
+            shown_agencies=report.by_agency[:SHOWN_SUMMARY_ROWS],
+            shown_communes=report.by_commune[:SHOWN_SUMMARY_ROWS],
+            more_rows=len(report.rows) > SHOWN_ROWS or len(report.by_commune) > SHOWN_SUMMARY_ROWS,
+        )
+    return render(request, "reports/completeness.html", context)
 
 
 # --- Rebuilding the rollups --------------------------------------------------------------------

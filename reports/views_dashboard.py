@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,8 +77,16 @@ def _number_choices() -> list[dict]:
     return choices
 
 
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+# A national database designates thousands of communes: the page stays small by showing the
+# commune table a hundred rows at a time, naming the communes without coordinates only up to a
+# point, drawing the largest districts, and loading the map markers from a JSON address.
+TABLE_ROWS = 100
+UNPLACED_NAMED = 30
+DISTRICT_BARS = 30
+EMBEDDED_MARKERS = 300
+
+
+def _dashboard_data(request: HttpRequest):
     if not scope_for(request.user).is_province:
         raise PermissionDenied
     today = timezone.localdate()
@@ -87,6 +96,41 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if mode not in selectors.PLACE_MODES:
         mode = selectors.RECORDED
     data = selectors.dashboard(period, mode=mode, today=today, started_on=start)
+    return today, start, period, mode, data
+
+
+def _fewer_districts(chart: dict) -> dict:
+    """The largest DISTRICT_BARS districts; the rest summed as one bar."""
+    labels, period, last_year = chart["labels"], chart["period"], chart["last_year"]
+    if len(labels) <= DISTRICT_BARS:
+        return chart
+    keep = DISTRICT_BARS - 1
+    return {
+        "labels": [
+            *labels[:keep],
+            _("other districts (%(count)s)") % {"count": len(labels) - keep},
+        ],
+        "period": [*period[:keep], sum(period[keep:])],
+        "last_year": [*last_year[:keep], sum(last_year[keep:])],
+    }
+
+
+@login_required
+def dashboard_markers(request: HttpRequest) -> JsonResponse:
+    """The map markers of the dashboard's period, for a page with too many to embed."""
+    _today, _start, _period, _mode, data = _dashboard_data(request)
+    return JsonResponse({"markers": data.markers})
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    today, start, period, mode, data = _dashboard_data(request)
+    rows = data.communes
+    pages = max(1, -(-len(rows) // TABLE_ROWS))
+    page = _whole(request.GET.get("rows")) or 1
+    page = min(max(page, 1), pages)
+    markers = data.markers
+    unplaced = data.unplaced
     first_day, last_day = period.days()
     last_year = period.same_period_last_year()
     previous, following = selectors.period_shift(period, -1), selectors.period_shift(period, 1)
@@ -111,6 +155,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "next_url": _query(following, mode)
         if following.first_month <= reporting_month(today)
         else "",
+        "commune_rows": rows[(page - 1) * TABLE_ROWS : page * TABLE_ROWS],
+        "commune_total": len(rows),
+        "rows_page": page,
+        "rows_first": (page - 1) * TABLE_ROWS + 1,
+        "rows_last": min(page * TABLE_ROWS, len(rows)),
+        "rows_previous": _query(period, mode) + f"&rows={page - 1}#special-communes"
+        if page > 1
+        else "",
+        "rows_next": _query(period, mode) + f"&rows={page + 1}#special-communes"
+        if page < pages
+        else "",
+        "markers": markers if len(markers) <= EMBEDDED_MARKERS else [],
+        "markers_url": reverse("reports:dashboard_markers") + _query(period, mode)
+        if len(markers) > EMBEDDED_MARKERS
+        else "",
+        "unplaced": unplaced[:UNPLACED_NAMED],
+        "unplaced_more": max(0, len(unplaced) - UNPLACED_NAMED),
         "recorded_url": _query(period, selectors.RECORDED),
         "today_url": _query(period, selectors.TODAY),
         "map_config": {
@@ -119,6 +180,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         },
         "chart_data": {
             **data.charts,
+            "districts": _fewer_districts(data.charts["districts"]),
             "labels": {
                 "period": period_label(period),
                 "lastYear": period_label(last_year),

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import PageNotAnInteger
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,7 +24,7 @@ from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
 
 from partners.scoping import scope_for
-from programme.forms import agencies_for_forms, communes_for_forms
+from programme.picker import pick_field
 from reports import exports, reviews
 from reports import figures as fig
 from reports.models import PeriodReport
@@ -87,12 +88,29 @@ class PeriodReportTable(tables.Table):
         )
 
 
+class BoundedLazyPaginator(LazyPaginator):
+    """A page number past any real list is not a page: ?page=10**40 would overflow OFFSET."""
+
+    MAX_PAGE = 10_000
+
+    def validate_number(self, number):
+        number = super().validate_number(number)
+        if number > self.MAX_PAGE:
+            raise PageNotAnInteger(_("That page number is too large."))
+        return number
+
+
 class PeriodReportListView(LoginRequiredMixin, SingleTableMixin, FilterView):
     template_name = "reports/report_list.html"
     table_class = PeriodReportTable
     filterset_class = PeriodReportFilter
     paginate_by = 25
-    paginator_class = LazyPaginator
+    paginator_class = BoundedLazyPaginator
+
+    def paginate_queryset(self, queryset, page_size):
+        # The table paginates, falling back to a page that exists; ListView's own paginator
+        # would answer 404 to ?page=0, ?page=abc or a page past the end.
+        return None, None, queryset, False
 
     def get_queryset(self):
         return (
@@ -122,14 +140,16 @@ class ReportDraftForm(forms.Form):
         help_text=gettext_lazy("Month 1–12, quarter 1–4, half-year 1–2; 1 for a year."),
     )
     scope = forms.ChoiceField(label=gettext_lazy("For"), choices=PeriodReport.Scope.choices)
-    commune = forms.ModelChoiceField(label=gettext_lazy("Commune"), queryset=None, required=False)
-    agency = forms.ModelChoiceField(label=gettext_lazy("Agency"), queryset=None, required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        # Province staff pick among the designated communes; the others among their own.
-        self.fields["commune"].queryset = communes_for_forms(user)
-        self.fields["agency"].queryset = agencies_for_forms(user).order_by("name")
+        # Typed or picked (programme.picker): province staff any commune, the others their own.
+        self.fields["commune"] = pick_field(
+            "communes", user, label=gettext_lazy("Commune"), required=False
+        )
+        self.fields["agency"] = pick_field(
+            "agencies", user, label=gettext_lazy("Agency"), required=False
+        )
         if not scope_for(user).is_province:
             self.fields["scope"].choices = [
                 c for c in PeriodReport.Scope.choices if c[0] != PeriodReport.Scope.PROGRAMME

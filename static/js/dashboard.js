@@ -183,22 +183,42 @@
     }).addTo(map);
   }
   var group = window.L.featureGroup();
-  markers.forEach(function (marker) {
-    window.L.circleMarker([marker.lat, marker.lon], {
-      radius: 8,
-      color: "#ffffff",
-      weight: 1.5,
-      fillColor: marker.colour,
-      fillOpacity: 0.9,
-    })
-      .bindTooltip(marker.name)
-      .bindPopup(popup(marker))
-      .addTo(group);
-  });
-  group.addTo(map);
-  if (markers.length) {
-    map.fitBounds(group.getBounds().pad(0.1), { maxZoom: 12 });
+
+  function drawMarkers(list) {
+    list.forEach(function (marker) {
+      window.L.circleMarker([marker.lat, marker.lon], {
+        radius: 8,
+        color: "#ffffff",
+        weight: 1.5,
+        fillColor: marker.colour,
+        fillOpacity: 0.9,
+      })
+        .bindTooltip(marker.name)
+        .bindPopup(popup(marker))
+        .addTo(group);
+    });
+    group.addTo(map);
+    if (list.length) {
+      map.fitBounds(group.getBounds().pad(0.1), { maxZoom: 12 });
+    } else {
+      map.setView([20.25, 105.97], 9); // Ninh Bình
+    }
+  }
+
+  // Many communes (a national database): the page names a JSON address instead of embedding.
+  var markersUrl = mapElement.getAttribute("data-markers-url");
+  if (markersUrl) {
+    map.setView([16.0, 106.0], 5);
+    fetch(markersUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.json();
+      })
+      .then(function (data) {
+        drawMarkers(data.markers || []);
+      })
+      .catch(function () {});
   } else {
-    map.setView([20.25, 105.97], 9); // Ninh Bình
+    drawMarkers(markers);
   }
 })();

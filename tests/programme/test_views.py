@@ -32,6 +32,7 @@ from programme.models import (
     Plan,
     Visit,
 )
+from programme.picker import Picked
 from tests.factories import (
     AssignmentFactory,
     CommuneFactory,
@@ -99,6 +100,10 @@ def form_data(form) -> dict:
     data = {}
     for bound in form:
         value = bound.value()
+        if isinstance(value, Picked):  # a picker posts the id and the text shown
+            data[bound.html_name] = value.pk
+            data[bound.html_name + "_text"] = value.text
+            continue
         data[bound.name] = "" if value is None else value
     return data
 
@@ -1596,10 +1601,16 @@ def test_list_paginates_without_counting(client, world):
     login(client, world.liaison_a)
 
     first = client.get(reverse("programme:visit_list"))
-    second = client.get(reverse("programme:visit_list"), {"page": 2})
+    # Newest first, the next page is sought after the last row shown; other orders number pages.
+    second = client.get(reverse("programme:visit_list") + first.context["seek_nav"]["older"])
+    by_village = client.get(
+        reverse("programme:visit_list"),
+        {"sort": "village", "page": 2, "commune": world.commune1.pk},
+    )
 
-    assert len(first.context["table"].paginated_rows) == 25
-    assert len(second.context["table"].paginated_rows) == 5
+    assert len(first.context["table"].rows) == 25
+    assert len(second.context["table"].rows) == 5
+    assert len(by_village.context["table"].paginated_rows) == 5
 
 
 # --- Liaison home -------------------------------------------------------------------------------
