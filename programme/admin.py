@@ -123,3 +123,7 @@ class RollupOutboxAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The import's admin (upload, reports) is defined with the import; importing registers it.
+from programme.imports import admin as _imports_admin  # noqa: E402, F401

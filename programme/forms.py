@@ -2,11 +2,11 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from communes.models import AdminUnit, Designation
 from partners.models import Agency, Enterprise
-from partners.scoping import communes_in_scope, scope_for
+from partners.scoping import scope_for
 from programme.attachments import detect_attachment_type
 from programme.fields import MoneyField, MultipleFileField, VnDateField
 from programme.models import (
@@ -18,6 +18,15 @@ from programme.models import (
     Visit,
     check_record_date,
 )
+from programme.picker import (  # noqa: F401 (re-exported: other apps scope their forms with them)
+    SOURCES,
+    PickField,
+    agencies_for_forms,
+    communes_for_forms,
+    districts_for_forms,
+    enterprises_for_forms,
+)
+from programme.scoping import plan_items_for
 
 
 def check_files(files: list) -> list:
@@ -35,33 +44,25 @@ def check_files(files: list) -> list:
     return files
 
 
-class CommuneChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: AdminUnit) -> str:
-        district = obj.parent.name if obj.parent_id and obj.parent.level == "district" else ""
-        return f"{obj.full_name} ({district})" if district else obj.full_name
+def _plan_item_label(item: PlanItem) -> str:
+    return f"{item.plan.commune.name} {item.plan.year}: {item.title}"
 
 
-def communes_for_forms(user):
-    """Communes a user may pick: their own; for province staff, the designated ones."""
-    scope = scope_for(user)
-    units = AdminUnit.objects.filter(level=AdminUnit.Level.COMMUNE)
-    if scope.is_province:
-        units = units.filter(pk__in=Designation.objects.values("commune_id"))
-    else:
-        units = units.filter(communes_in_scope(scope))
-    return units.select_related("parent").order_by("name")
+PLAN_ITEM_CHOICES = 200  # plan items of one commune offered in a form
 
 
-def agencies_for_forms(user):
-    scope = scope_for(user)
-    agencies = Agency.objects.all()
-    return agencies if scope.is_province else agencies.filter(pk__in=scope.agency_ids)
-
-
-def enterprises_for_forms(user):
-    scope = scope_for(user)
-    enterprises = Enterprise.objects.all()
-    return enterprises if scope.is_province else enterprises.filter(pk__in=scope.enterprise_ids)
+def plan_item_choices(user, commune_id) -> list[tuple[int, str]]:
+    """The plan items offered for one commune (all are validated against the user's scope)."""
+    if not commune_id:
+        return []
+    items = (
+        plan_items_for(user)
+        .filter(plan__commune_id=commune_id)
+        .exclude(status=PlanItem.Status.DROPPED)
+        .select_related("plan__commune")
+        .order_by("-plan__year", "period_kind", "period_number", "pk")[:PLAN_ITEM_CHOICES]
+    )
+    return [(item.pk, _plan_item_label(item)) for item in items]
 
 
 class FieldWorkForm(forms.ModelForm):
@@ -73,27 +74,33 @@ class FieldWorkForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        if "commune" in self.fields:
-            communes = communes_for_forms(user)
-            if getattr(self.instance, "commune_id", None):
-                # A correction may keep a commune that is no longer (or never was) designated.
-                communes = communes | AdminUnit.objects.filter(pk=self.instance.commune_id)
-            self.fields["commune"] = CommuneChoiceField(
-                queryset=communes.select_related("parent").order_by("name"),
-                label=_("Commune"),
-                error_messages={"invalid_choice": _("Choose a commune from the list.")},
+        for name, source in (
+            ("commune", "communes"),
+            ("agency", "agencies"),
+            ("enterprise", "enterprises"),
+        ):
+            if name not in self.fields:
+                continue
+            queryset = SOURCES[source].queryset(user)
+            kept = getattr(self.instance, f"{name}_id", None)
+            if kept:
+                # A correction may keep a value that is no longer in the user's scope.
+                queryset = queryset | queryset.model.objects.filter(pk=kept)
+            old = self.fields[name]
+            self.fields[name] = PickField(
+                source=source,
+                queryset=queryset,
+                label=old.label,
+                required=old.required,
+                help_text=old.help_text,
             )
-        if "agency" in self.fields:
-            self.fields["agency"].queryset = agencies_for_forms(user)
-        if "enterprise" in self.fields:
-            self.fields["enterprise"].queryset = enterprises_for_forms(user)
         if not self.instance.pk and not scope_for(user).is_province:
             # A liaison with one agency or one commune should not have to pick it.
             for name in ("commune", "agency", "enterprise"):
                 if name in self.fields and name not in self.initial:
                     choices = list(self.fields[name].queryset[:2])
                     if len(choices) == 1:
-                        self.initial[name] = choices[0].pk
+                        self.initial[name] = choices[0]
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
             self.fields.pop("files", None)
@@ -105,6 +112,31 @@ class FieldWorkForm(forms.ModelForm):
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
+
+    def known_commune_id(self) -> int | None:
+        """The commune the form is about as it is shown: posted, given as initial, or saved."""
+        if "commune" not in self.fields:
+            return None
+        if self.is_bound:
+            raw = self["commune"].data
+            pk = raw.pk if isinstance(raw, tuple) else str(raw or "")
+            return int(pk) if pk.isdigit() else None
+        initial = self.initial.get("commune") or getattr(self.instance, "commune_id", None)
+        return getattr(initial, "pk", initial)
+
+    def narrow_plan_items(self, name: str) -> None:
+        """Offer only the plan items of the form's commune; picker.js refreshes them on a change.
+
+        The field still validates against every plan item in the user's scope.
+        """
+        field = self.fields[name]
+        field.queryset = plan_items_for(self.user).select_related("plan__commune")
+        field.widget.choices = (
+            [] if field.widget.allow_multiple_selected else [("", "---------")]
+        ) + (plan_item_choices(self.user, self.known_commune_id()))
+        field.widget.attrs["data-options-url"] = reverse("programme:pick_plan_items")
+        field.widget.attrs["data-options-from"] = f"{self['commune'].auto_id}_id"
+        field.label_from_instance = _plan_item_label
 
     def clean(self):
         cleaned = super().clean()
@@ -153,15 +185,7 @@ class VisitForm(FieldWorkForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        self.fields["plan_items"].queryset = (
-            PlanItem.objects.filter(plan__commune__in=self.fields["commune"].queryset)
-            .exclude(status=PlanItem.Status.DROPPED)
-            .select_related("plan", "plan__commune")
-            .order_by("-plan__year", "plan__commune__name", "pk")
-        )
-        self.fields["plan_items"].label_from_instance = lambda item: (
-            f"{item.plan.commune.name} {item.plan.year}: {item.title}"
-        )
+        self.narrow_plan_items("plan_items")
         self.fields["plan_items"].help_text = _("The plan items this visit delivered, if any.")
 
     def clean(self):
@@ -248,19 +272,21 @@ class ContributionForm(FieldWorkForm):
             "unit",
             "beneficiaries",
             "description",
+            "note",
             "status",
             "plan_item",
         ]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "note": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)
         self.fields["category"].queryset = ContributionCategory.objects.filter(active=True)
         self.fields["area"].required = False
         self.fields["area"].help_text = _("Filled from the category when the category has an area.")
-        self.fields["plan_item"].queryset = PlanItem.objects.select_related("plan").filter(
-            plan__commune__in=self.fields["commune"].queryset
-        )
+        self.narrow_plan_items("plan_item")
         scope = scope_for(user)
         # A liaison gives for their agency, a representative for their enterprise.
         if not scope.is_province:

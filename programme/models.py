@@ -321,7 +321,11 @@ class Visit(Versioned):
                 name="visit_cell_meeting_names_village",
             ),
         ]
-        indexes = [models.Index(fields=["commune", "date"], name="visit_commune_date_idx")]
+        indexes = [
+            models.Index(fields=["commune", "date"], name="visit_commune_date_idx"),
+            # The list's default order, reached by seeking (programme.listing).
+            models.Index(fields=["date", "id"], name="visit_date_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.commune} · {self.date:%d/%m/%Y}"
@@ -420,7 +424,11 @@ class Difficulty(Versioned):
                 name="difficulty_unresolvable_has_reason",
             ),
         ]
-        indexes = [models.Index(fields=["commune", "status"], name="difficulty_commune_status_idx")]
+        indexes = [
+            models.Index(fields=["commune", "status"], name="difficulty_commune_status_idx"),
+            # The list's default order, reached by seeking (programme.listing).
+            models.Index(fields=["raised_on", "id"], name="difficulty_raised_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.description[:80]
@@ -567,6 +575,7 @@ class Contribution(Versioned):
     unit = models.CharField(_("unit"), max_length=40, blank=True)
     beneficiaries = models.PositiveIntegerField(_("beneficiaries"), default=0)
     description = models.TextField(_("description"), max_length=4000)
+    note = models.TextField(_("note"), blank=True, max_length=4000)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.DELIVERED
     )
@@ -624,6 +633,8 @@ class Contribution(Versioned):
             models.Index(fields=["commune", "date"], name="contribution_commune_date_idx"),
             models.Index(fields=["agency", "date"], name="contribution_agency_date_idx"),
             models.Index(fields=["enterprise", "date"], name="contribution_ent_date_idx"),
+            # The list's default order, reached by seeking (programme.listing).
+            models.Index(fields=["date", "id"], name="contribution_date_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -760,3 +771,7 @@ class RollupOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} · {self.commune_id} · {self.day}"
+
+
+# The import's own records live beside the records they create.
+from programme.imports.models import ImportedRecord, ImportJob  # noqa: E402, F401

@@ -359,6 +359,7 @@ def contribution_record(
     category: ContributionCategory,
     form: str,
     description: str,
+    note: str = "",
     value: Decimal | int | None = None,
     agency: Agency | None = None,
     enterprise: Enterprise | None = None,
@@ -393,6 +394,7 @@ def contribution_record(
         unit=unit,
         beneficiaries=beneficiaries,
         description=description,
+        note=note,
         status=status,
         plan_item=plan_item,
     )

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from programme import views
+from programme import picker, views
+from programme.imports import views as imports
 
 app_name = "programme"
 
@@ -28,4 +29,12 @@ urlpatterns = [
     path("plans/items/<int:pk>/edit/", views.plan_item_edit, name="plan_item_edit"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("attachments/add/<str:kind>/<int:pk>/", views.attachment_add, name="attachment_add"),
+    path("imports/", imports.import_list, name="import_list"),
+    path("imports/<int:pk>/", imports.import_detail, name="import_detail"),
+    path("imports/<int:pk>/commit/", imports.import_commit, name="import_commit"),
+    path("imports/<int:pk>/undo/", imports.import_undo, name="import_undo"),
+    path("imports/<int:pk>/problems.csv", imports.import_problems, name="import_problems"),
+    path("imports/template/<slug:kind>.xlsx", imports.import_template, name="import_template"),
+    path("pick/plan-items/", picker.plan_items_view, name="pick_plan_items"),
+    path("pick/<slug:source>/", picker.pick_view, name="pick"),
 ]
