@@ -34,7 +34,8 @@ def fold(text: str) -> str:
     # Anything left with a combining mark (rare non-Vietnamese letters) loses it too.
     decomposed = unicodedata.normalize("NFD", folded)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.split())
+    # NUL never occurs in stored text (PostgreSQL refuses it) and would make the query fail.
+    return " ".join(stripped.replace("\x00", "").split())
 
 
 def fold_sql(expression) -> Func:

@@ -39,9 +39,12 @@ class MoneyInput(forms.TextInput):
         if value in (None, ""):
             return None
         try:
-            return f"{int(Decimal(value)):,}".replace(",", ".")
+            number = Decimal(value)
         except (InvalidOperation, ValueError, TypeError):
             return str(value)
+        if not number.is_finite() or number != number.to_integral_value():
+            return str(value)  # "Infinity" or "1,5" typed: shown back as typed, not as 1
+        return f"{int(number):,}".replace(",", ".")
 
 
 class MoneyField(forms.DecimalField):

@@ -1,0 +1,33 @@
+"""Values an attacker or a clumsy hand types: SQL injection, oversized, NUL bytes, bad dates."""
+
+HOSTILE = [
+    "' OR '1'='1",
+    "1' OR 1=1 --",
+    "1; DROP TABLE programme_visit; --",
+    "1) UNION SELECT username, password FROM auth_user --",
+    "%' AND 1=CAST((SELECT version()) AS int) AND '%'='",
+    "\\'; SELECT pg_sleep(5); --",
+    "x" * 10_000,
+    "9" * 400,  # a huge integer
+    str(10**12),
+    str(-(10**12)),
+    "-1",
+    "0",
+    "1.5",
+    "1e309",
+    "NaN",
+    "\x00",
+    "abc\x00def",
+    "31/02/2024",
+    "99/99/9999",
+    "2024-13-45",
+    "0000-00-00",
+    "29/02/2023",
+    "01/01/0001",
+    "31/12/9999",
+    "%",
+    "_",
+    "[]",
+    '{"$gt": ""}',
+    "Ḏ̸̡̛̋x\u202e",
+]
