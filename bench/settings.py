@@ -1,0 +1,12 @@
+"""Settings of the benchmark processes (web under gunicorn, Celery worker, child processes).
+
+The test settings (production settings with DEBUG off, a throw-away secret, plain static files,
+fast password hashing so that logging in hundreds of simulated users does not dominate the
+figures), with cookies that the load generator may send back over plain HTTP on 127.0.0.1.
+"""
+
+from programme.settings_test import *  # noqa: F403
+
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
