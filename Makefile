@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell for c in python3.14 python3.13 python3.12 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 /root/.pyenv/versions/3.1[2-9]*/bin/python3; do \
 	$$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$c; break; }; done)
 
-.PHONY: run test install lint format migrations-check messages vendor clean
+.PHONY: run test install lint format migrations-check messages vendor clean bench bench-load fuzz
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (Django 6)."; exit 1; }
@@ -23,6 +23,15 @@ run: install  ## migrate, load reference + demo data, start web, worker and beat
 test: install  ## the whole suite against real PostgreSQL and Redis (embedded unless DATABASE_URL/REDIS_URL)
 	$(PY) -m programme.stack test $(ARGS)
 
+SCALE ?= small
+bench: install  ## national-scale benchmarks into BENCHMARKS.md (SCALE=small|medium|full)
+	$(PY) -m bench run --scale $(SCALE)
+
+USERS ?= 50
+MINUTES ?= 10
+bench-load: install  ## the issue #7 load scenario alone, on the data of the last `make bench`
+	$(PY) -m bench load --users $(USERS) --minutes $(MINUTES)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -30,6 +39,9 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+fuzz: install  ## tests/access with 1.000 Hypothesis examples per form and filter, every hostile value
+	FUZZ_PROFILE=access-fuzz $(PY) -m programme.stack test tests/access/test_fuzz.py tests/access/test_filters_hostile.py $(ARGS)
 
 migrations-check: install
 	DJANGO_DEBUG=1 $(PY) -m programme.stack manage makemigrations --check --dry-run

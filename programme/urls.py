@@ -14,3 +14,6 @@ urlpatterns = [
     path("", include("reports.urls")),
 ]
 # Uploaded files are never served as static files: programme:attachment checks who asks.
+
+# A request that fails because PostgreSQL is restarting answers 503 with a page saying so.
+handler500 = "programme.errors.server_error_page"

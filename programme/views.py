@@ -122,12 +122,19 @@ def _edit(request, form, *, obj, update, title: str, done: str, back=None) -> Ht
 # --- Home and commune page ---------------------------------------------------------------------
 
 
+HOME_COMMUNES = 100
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
+    # A national programme designates thousands of communes: the overview names the first
+    # HOME_COMMUNES (the dashboard pages through all of them).
+    communes = list(selectors.my_communes(request.user)[: HOME_COMMUNES + 1])
     context = {
         "scope": scope,
-        "communes": list(selectors.my_communes(request.user)),
+        "communes": communes[:HOME_COMMUNES],
+        "more_communes": len(communes) > HOME_COMMUNES,
         "programmes": Programme.objects.all(),
     }
     if scope.is_province:
@@ -150,6 +157,7 @@ def commune_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 class VisitListView(RecordListView):
+    seek_field = "date"
     table_class = VisitTable
     filterset_class = VisitFilter
     title = gettext_lazy("Visits")
@@ -161,6 +169,7 @@ class VisitListView(RecordListView):
 
 
 class DifficultyListView(RecordListView):
+    seek_field = "raised_on"
     table_class = DifficultyTable
     filterset_class = DifficultyFilter
     title = gettext_lazy("Difficulties")
@@ -172,6 +181,7 @@ class DifficultyListView(RecordListView):
 
 
 class ContributionListView(RecordListView):
+    seek_field = "date"
     table_class = ContributionTable
     filterset_class = ContributionFilter
     title = gettext_lazy("Contributions")

@@ -306,6 +306,9 @@ class ExportJob(models.Model):
     file = models.FileField(_("file"), upload_to="exports/%Y/%m/", blank=True, max_length=200)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Written when the worker claims the job and with each progress step: a running job whose
+    # heartbeat is old lost its worker (reports.exports.exports_fail_stale).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
@@ -324,3 +327,19 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} · {self.get_status_display()}"
+
+
+class DataChange(models.Model):
+    """One row per SQL statement that changed a table the dashboard or the completeness page
+    read (rollups, units, designations, assignments, visits…), written by database triggers
+    (migration 0004). `reports.figures_cache` keys its cached pages on (count, max id): it
+    changes when any such change commits, whatever the order of the commits."""
+
+    id = models.BigAutoField(primary_key=True)
+
+    class Meta:
+        verbose_name = _("data change")
+        verbose_name_plural = _("data changes")
+
+    def __str__(self) -> str:
+        return str(self.pk)
