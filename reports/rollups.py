@@ -293,6 +293,11 @@ def rollups_rebuild(
     # Outside the rebuild's transaction and in chunks: one advisory lock per commune, for
     # 10.000 communes at once, would exceed PostgreSQL's lock table (max_locks_per_transaction).
     refresh_all_open_difficulties()
+    # Fresh statistics: after a rebuild of millions of rows PostgreSQL would otherwise plan the
+    # dashboard's queries from the old, tiny tables (sorts spilled to disk at national scale).
+    with connection.cursor() as cursor:
+        tables = [spec.table for spec in SPECS.values()] + ["reports_opendifficulties"]
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
     return True
 
 

@@ -24,5 +24,9 @@ def test_rebuild_and_reconcile_with_more_communes_than_locks():
     )
     assert rollups_rebuild() is True
     assert OpenDifficulties.objects.count() == count
+    # The rebuild leaves fresh planner statistics (ANALYZE) behind.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'reports_opendifficulties'")
+        assert cursor.fetchone()[0] == count
     repaired = rollups_reconcile(years=[2024])
     assert repaired["open_difficulties"] == 0
