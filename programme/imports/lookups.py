@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from django.utils.translation import gettext as _
 
@@ -150,15 +151,19 @@ class CommuneIndex:
             )
         return candidates[0]
 
+    @cached_property
+    def _designated_keys(self) -> list[str]:
+        """Names of designated communes: where a misspelt name is looked for first."""
+        return [
+            name
+            for name, units in self.by_name.items()
+            if any(unit.pk in self.designated for unit in units)
+        ]
+
     def _unknown(self, name) -> str:
         wanted = unit_key(name)
         if wanted not in self._close:
-            designated_keys = {
-                unit_key_: None
-                for unit_key_, units in self.by_name.items()
-                if any(unit.pk in self.designated for unit in units)
-            }
-            matches = difflib.get_close_matches(wanted, list(designated_keys), n=3, cutoff=0.6)
+            matches = difflib.get_close_matches(wanted, self._designated_keys, n=3, cutoff=0.6)
             if not matches:
                 matches = difflib.get_close_matches(wanted, list(self.by_name), n=3, cutoff=0.75)
             labels = []

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -81,7 +82,8 @@ def _run(task_name: str, job: ImportJob, *args) -> None:
     if _inline(job):
         task.run(job.pk, *args)
     else:
-        task.delay(job.pk, *args)
+        # Requests are atomic: the worker must not look for the job before it is committed.
+        transaction.on_commit(lambda: task.delay(job.pk, *args))
 
 
 def start_import(*, user, kind: str, upload, via_admin: bool = False) -> ImportJob:
