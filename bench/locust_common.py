@@ -4,6 +4,8 @@ import json
 import os
 import re
 
+# (kind, number) of the dashboards the load scenario's province staff read, in each load year.
+LOAD_DASHBOARD_PERIODS = [("year", 1), ("quarter", 1), ("quarter", 3), ("month", 6)]
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 

@@ -11,7 +11,7 @@ import re
 
 from locust import HttpUser, between, task
 
-from bench.locust_common import CSRF, get_page, login, users
+from bench.locust_common import CSRF, LOAD_DASHBOARD_PERIODS, get_page, login, users
 
 USERS = users()
 _liaisons = itertools.cycle(USERS["liaisons"])
@@ -90,7 +90,7 @@ class ProvinceStaff(HttpUser):
 
     @task(3)
     def dashboard(self):
-        kind, number = random.choice([("year", 1), ("quarter", 1), ("quarter", 3), ("month", 6)])
+        kind, number = random.choice(LOAD_DASHBOARD_PERIODS)
         year = random.choice(USERS.get("years") or [2025])
         get_page(self.client, f"/dashboard/?kind={kind}&year={year}&number={number}", "dashboard")
 

@@ -174,7 +174,9 @@ class Services:
 
 def warm_up(base: str, *, username: str, password: str, urls: list[str], rounds: int = 4) -> None:
     """Request every page a few times so that each gunicorn worker has loaded its code and
-    templates and opened its database connection before anything is timed."""
+    templates, opened its database connection and computed the figures it keeps (the dashboard's,
+    reports.figures_cache: one computation per worker process) before anything is timed. Each
+    request goes on a new connection, so that the requests are spread over the workers."""
     import re
 
     import requests
@@ -193,7 +195,7 @@ def warm_up(base: str, *, username: str, password: str, urls: list[str], rounds:
     )
     for _ in range(rounds):
         for url in urls:
-            session.get(base + url, timeout=300)
+            session.get(base + url, timeout=300, headers={"Connection": "close"})
 
 
 def locust(

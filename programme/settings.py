@@ -148,6 +148,13 @@ CELERY_BEAT_SCHEDULER = "programme.beat:SingleTickScheduler"
 ROLLUP_DRAIN_SECONDS = env_int("ROLLUP_DRAIN_SECONDS", 60)
 # Pages say "figures are being updated" when a pending refresh is older than this (seconds).
 ROLLUP_PENDING_NOTICE_SECONDS = env_int("ROLLUP_PENDING_NOTICE_SECONDS", 20)
+# The dashboard and the completeness page may show figures computed before the latest change for
+# this long (seconds), saying when they were computed, while a newer computation runs in the
+# background; 0: always compute the figures of the latest data before answering.
+FIGURES_STALE_SECONDS = env_int("FIGURES_STALE_SECONDS", 10 * 60)
+# Shown figures younger than this (seconds, and than 20 times their computation) are not
+# recomputed in the background yet.
+FIGURES_REFRESH_SECONDS = env_int("FIGURES_REFRESH_SECONDS", 60)
 # An export whose worker has not written progress for this long is marked failed (seconds).
 EXPORT_STALE_SECONDS = env_int("EXPORT_STALE_SECONDS", 10 * 60)
 # Defined here, copied into the database by the scheduler, editable in the admin.

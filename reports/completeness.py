@@ -329,11 +329,32 @@ def completeness(
     district_id: int | None = None,
     today: date | None = None,
 ) -> Completeness:
-    """The completeness of a period for the rows the scope may see (see the module docstring).
+    """The completeness of a period for the rows the scope may see (see the module docstring),
+    always of the latest data (reminders are sent from it)."""
+    return completeness_kept(
+        period,
+        scope=scope,
+        agency_id=agency_id,
+        district_id=district_id,
+        today=today,
+        allow_stale=False,
+    ).value
+
+
+def completeness_kept(
+    period: Period,
+    *,
+    scope: Scope,
+    agency_id: int | None = None,
+    district_id: int | None = None,
+    today: date | None = None,
+    allow_stale: bool = True,
+) -> figures_cache.Kept:
+    """`completeness` kept while the data behind it is unchanged, with when it was computed
+    (reports.figures_cache; the page may show slightly older figures, saying so).
 
     Province staff see every assignment; an agency liaison, their agency's; a commune officer,
-    their commune's. Six queries, whatever the number of rows; kept while the data behind it
-    is unchanged (reports.figures_cache).
+    their commune's. Six queries, whatever the number of rows.
     """
     today = today or timezone.localdate()
     key = (
@@ -347,11 +368,12 @@ def completeness(
         today,
         grace_days(),
     )
-    return figures_cache.remembered(
+    return figures_cache.kept(
         key,
         lambda: _compute(
             period, scope=scope, agency_id=agency_id, district_id=district_id, today=today
         ),
+        allow_stale=allow_stale,
     )
 
 

@@ -810,20 +810,35 @@ class Dashboard:
         return [row for row in self.communes if row.marker() is None]
 
 
+def _district_names(unit_ids: set[int]) -> dict[int, str]:
+    """Unit id → the full name of the unit above it."""
+    rows = AdminUnit.objects.filter(pk__in=list(unit_ids), parent__isnull=False).values_list(
+        "pk", "parent__kind", "parent__name"
+    )
+    return {pk: AdminUnit(kind=kind, name=name).full_name for pk, kind, name in rows}
+
+
 def _parent_name(unit: AdminUnit | None) -> str:
     return unit.parent.full_name if unit is not None and unit.parent_id else ""
+
+
+def dashboard_kept(
+    period: Period, *, mode: str = RECORDED, today: date, started_on: date | None = None
+) -> figures_cache.Kept:
+    """Every figure of the province dashboard for `period` (a `Dashboard`), kept while the
+    data is unchanged, with when it was computed (reports.figures_cache)."""
+    start = reporting_month(started_on or programme_start())
+    return figures_cache.kept(
+        ("dashboard", period, mode, today, start),
+        lambda: _compute_dashboard(period, mode=mode, today=today, start=start),
+    )
 
 
 def dashboard(
     period: Period, *, mode: str = RECORDED, today: date, started_on: date | None = None
 ) -> Dashboard:
-    """Every figure of the province dashboard for `period`, kept while the data is unchanged
-    (reports.figures_cache)."""
-    start = reporting_month(started_on or programme_start())
-    return figures_cache.remembered(
-        ("dashboard", period, mode, today, start),
-        lambda: _compute_dashboard(period, mode=mode, today=today, start=start),
-    )
+    """The `Dashboard` of `dashboard_kept`."""
+    return dashboard_kept(period, mode=mode, today=today, started_on=started_on).value
 
 
 def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -> Dashboard:
@@ -846,13 +861,11 @@ def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -
         period, {places.of(d.commune_id) for d in designations}, places
     )
 
-    # The few units the page names: designated communes, their places, communes with support.
-    unit_ids = {*place_ids, *member_of, *by_commune}
-    unit_ids |= {places.of(unit) for unit in by_commune}
+    # The units the page names: designated communes and their places.
     units = (
         AdminUnit.objects.select_related("parent")
         .only(*UNIT_FIELDS, *(f"parent__{name}" for name in UNIT_FIELDS))
-        .in_bulk(list(unit_ids))
+        .in_bulk(list({*place_ids, *member_of}))
     )
 
     agency_day = min(last_day, today)
@@ -913,9 +926,12 @@ def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -
     rows.sort(key=lambda row: (fold(row.district), fold(row.place.name)))
 
     # Support by district: the district of the recorded unit, or the unit above today's unit.
+    # Every commune with support counts, designated or not: their districts' names come from
+    # one plain query (thousands of model instances cost seconds at national scale).
+    districts_of = _district_names({places.of(unit) for unit in by_commune})
     by_district: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for unit, figures in by_commune.items():
-        name = _parent_name(units.get(places.of(unit))) or "—"
+        name = districts_of.get(places.of(unit)) or "—"
         by_district[name][0] += int(figures.period)
         by_district[name][1] += int(figures.last_year)
     districts = sorted(

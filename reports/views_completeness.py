@@ -23,7 +23,7 @@ from partners.models import Assignment
 from partners.scoping import Scope, scope_for
 from programme.periods import Period, reporting_month
 from programme.picker import pick_field
-from reports.completeness import completeness, grace_days
+from reports.completeness import completeness_kept, grace_days
 from reports.models import PeriodReport
 from reports.tasks_completeness import PROGRESS, rebuild_with_progress
 
@@ -109,16 +109,18 @@ def completeness_page(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     data = request.GET if "kind" in request.GET else _default_filters()
     form = CompletenessForm(data, scope=scope, user=request.user)
-    report = None
+    report = kept = None
     if form.is_valid():
-        report = completeness(
+        kept = completeness_kept(
             form.period(),
             scope=scope,
             agency_id=form.cleaned_data["agency"].pk if form.cleaned_data["agency"] else None,
             district_id=form.cleaned_data["district"].pk if form.cleaned_data["district"] else None,
         )
+        report = kept.value
     context = {"form": form, "report": report, "scope": scope, "grace": grace_days()}
-    if report is not None:
+    if kept is not None:
+        context.update(computed_at=kept.computed_at, computed_stale=kept.stale)
         # A national programme has thousands of rows: the page shows the first ones (the
         # totals count them all) and the agency and district filters narrow to the others.
         context.update(

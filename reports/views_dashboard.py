@@ -95,8 +95,8 @@ def _dashboard_data(request: HttpRequest):
     mode = request.GET.get("units")
     if mode not in selectors.PLACE_MODES:
         mode = selectors.RECORDED
-    data = selectors.dashboard(period, mode=mode, today=today, started_on=start)
-    return today, start, period, mode, data
+    kept = selectors.dashboard_kept(period, mode=mode, today=today, started_on=start)
+    return today, start, period, mode, kept
 
 
 def _fewer_districts(chart: dict) -> dict:
@@ -118,13 +118,14 @@ def _fewer_districts(chart: dict) -> dict:
 @login_required
 def dashboard_markers(request: HttpRequest) -> JsonResponse:
     """The map markers of the dashboard's period, for a page with too many to embed."""
-    _today, _start, _period, _mode, data = _dashboard_data(request)
-    return JsonResponse({"markers": data.markers})
+    _today, _start, _period, _mode, kept = _dashboard_data(request)
+    return JsonResponse({"markers": kept.value.markers})
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    today, start, period, mode, data = _dashboard_data(request)
+    today, start, period, mode, kept = _dashboard_data(request)
+    data = kept.value
     rows = data.communes
     pages = max(1, -(-len(rows) // TABLE_ROWS))
     page = _whole(request.GET.get("rows")) or 1
@@ -137,6 +138,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     tile_url = getattr(settings, "MAP_TILE_URL", DEFAULT_TILE_URL) or ""
     context = {
         "data": data,
+        "computed_at": kept.computed_at,
+        "computed_stale": kept.stale,
         "period": period,
         "period_label": period_label(period),
         "last_year_label": period_label(last_year),

@@ -1,0 +1,160 @@
+"""Stale figures under constant writes (reports.figures_cache with FIGURES_STALE_SECONDS > 0):
+a kept result is shown, marked stale, while one background thread per process recomputes it;
+simultaneous requests for a key that is not kept share one computation."""
+
+import datetime
+import threading
+import time
+
+import pytest
+from django.db import connections
+
+from partners.models import Membership
+from partners.services import membership_create
+from programme.categories import categories_seed
+from programme.models import ContributionCategory
+from reports import figures_cache
+from reports.models import DataChange
+from reports.rollups import outbox_drain
+from tests.factories import ContributionFactory, DesignationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _stale(settings):
+    categories_seed(ContributionCategory)  # a transactional test starts from flushed tables
+    settings.FIGURES_STALE_SECONDS = 600
+    settings.FIGURES_REFRESH_SECONDS = 0
+    figures_cache.forget()
+    yield
+    figures_cache.forget()
+
+
+class Counter:
+    """A computation that says how often it ran and with which data stamp."""
+
+    def __init__(self, pause: float = 0.0):
+        self.calls = 0
+        self.pause = pause
+        self.lock = threading.Lock()
+
+    def __call__(self) -> tuple[int, tuple[int, int]]:
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+        time.sleep(self.pause)
+        return call, figures_cache.data_stamp()
+
+
+def _change() -> None:
+    DataChange.objects.create()
+
+
+def _wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the background refresh did not finish"
+        time.sleep(0.02)
+
+
+def test_a_changed_result_is_shown_stale_while_a_background_thread_recomputes_it():
+    compute = Counter()
+    first = figures_cache.kept("k", compute)
+    assert first.value[0] == 1 and not first.stale
+
+    _change()
+    shown = figures_cache.kept("k", compute)
+    assert shown.stale and shown.value == first.value  # no waiting for the computation
+
+    _wait_for(lambda: compute.calls == 2 and not figures_cache.kept("k", compute).stale)
+    fresh = figures_cache.kept("k", compute)
+    assert fresh.value[0] == 2
+    assert fresh.value[1] == figures_cache.data_stamp()
+    assert fresh.computed_at >= first.computed_at
+    assert compute.calls == 2
+
+
+def test_a_result_younger_than_the_refresh_interval_is_not_recomputed(settings):
+    settings.FIGURES_REFRESH_SECONDS = 3600
+    compute = Counter()
+    figures_cache.kept("k", compute)
+    for _ in range(5):
+        _change()
+        assert figures_cache.kept("k", compute).stale
+    time.sleep(0.2)
+    assert compute.calls == 1
+
+
+def test_a_result_older_than_the_stale_limit_is_recomputed_before_answering(settings):
+    compute = Counter()
+    figures_cache.kept("k", compute)
+    settings.FIGURES_STALE_SECONDS = 0.05
+    time.sleep(0.1)
+    _change()
+    answer = figures_cache.kept("k", compute)
+    assert not answer.stale and answer.value[0] == 2
+
+
+def test_decisions_never_take_stale_figures():
+    compute = Counter()
+    figures_cache.kept("k", compute, allow_stale=False)
+    _change()
+    answer = figures_cache.kept("k", compute, allow_stale=False)
+    assert not answer.stale and answer.value == (2, figures_cache.data_stamp())
+
+
+def test_simultaneous_requests_for_a_missing_result_share_one_computation():
+    compute = Counter(pause=0.5)
+    answers = []
+
+    def ask():
+        try:
+            answers.append(figures_cache.kept("k", compute).value)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert compute.calls == 1
+    assert len(answers) == 6 and len(set(answers)) == 1
+
+
+def test_one_background_refresh_at_a_time_per_process():
+    slow = Counter(pause=0.5)
+    other = Counter()
+    figures_cache.kept("slow", slow)
+    figures_cache.kept("other", other)
+    _change()
+    figures_cache.kept("slow", slow)  # starts the refresh of "slow"
+    assert figures_cache.kept("other", other).stale  # no second refresh thread meanwhile
+    time.sleep(0.1)
+    assert other.calls == 1
+    _wait_for(lambda: slow.calls == 2)
+
+
+def test_the_dashboard_says_when_its_figures_were_computed_and_that_newer_ones_come(client):
+    user = UserFactory()
+    membership_create(user=user, role=Membership.Role.PROVINCE_STAFF)
+    client.force_login(user)
+    commune = DesignationFactory().commune
+    ContributionFactory(commune=commune, date=datetime.date(2024, 2, 1), value=3_000_000)
+    outbox_drain()
+    url = "/dashboard/?kind=year&year=2024"
+
+    page = client.get(url).content.decode()
+    assert 'id="figures-as-of"' in page and 'id="figures-newer-coming"' not in page
+
+    ContributionFactory(commune=commune, date=datetime.date(2024, 3, 1), value=2_000_000)
+    outbox_drain()
+    page = client.get(url).content.decode()
+    assert 'id="figures-newer-coming"' in page
+
+    def refreshed() -> bool:
+        body = client.get(url).content.decode()
+        return 'id="figures-newer-coming"' not in body and "5.000.000" in body
+
+    _wait_for(refreshed, seconds=30)
