@@ -16,8 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from communes.models import Designation, Programme
-from partners.models import Agency, Enterprise
+from communes.models import Programme
 from partners.scoping import scope_for
 from programme import scoping, selectors, services
 from programme.filters import ContributionFilter, DifficultyFilter, PlanItemFilter, VisitFilter
@@ -130,7 +129,7 @@ def home(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     # A national programme designates thousands of communes: the overview names the first
     # HOME_COMMUNES (the dashboard pages through all of them).
-    communes = list(selectors.my_communes(request.user)[: HOME_COMMUNES + 1])
+    communes = list(selectors.my_communes(request.user, limit=HOME_COMMUNES + 1))
     context = {
         "scope": scope,
         "communes": communes[:HOME_COMMUNES],
@@ -138,18 +137,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "programmes": Programme.objects.all(),
     }
     if scope.is_province:
-        context.update(
-            designated=Designation.objects.count(),
-            agencies=Agency.objects.count(),
-            enterprises=Enterprise.objects.count(),
-        )
+        context.update(selectors.province_totals())
     return render(request, "home.html", context)
 
 
 @login_required
 def commune_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    commune = selectors.get_commune_for_user(request.user, pk)
-    context = {"commune": commune, **selectors.commune_page(request.user, commune)}
+    context = selectors.commune_page(request.user, pk)
     return render(request, "programme/commune_detail.html", context)
 
 
