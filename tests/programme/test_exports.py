@@ -7,9 +7,12 @@ import io
 import openpyxl
 import pytest
 from django.conf import settings
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import translation
+from django_tables2.export import TableExport
+from python_calamine import CalamineWorkbook
 
+from programme.listing import SafeTableExport
 from programme.models import ContributionCategory
 from tests.factories import (
     ContributionFactory,
@@ -234,3 +237,62 @@ def test_unknown_export_format_shows_the_page(client, world, contributions):
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
+
+
+class TablibXlsx(SafeTableExport):
+    """The XLSX download as it was made before the streaming writer: tablib and openpyxl."""
+
+    def __init__(self, export_format, table, exclude_columns=None, dataset_kwargs=None):
+        TableExport.__init__(self, export_format, table, exclude_columns, dataset_kwargs)
+
+    def export(self):
+        return TableExport.export(self)
+
+
+def _layout(content: bytes) -> dict:
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    sheet = book.active
+    return {
+        "titles": book.sheetnames,
+        "rows": list(sheet.iter_rows(values_only=True)),
+        "bold": [[cell.font.b for cell in row] for row in sheet.iter_rows()],
+        "wrap": [[bool(cell.alignment.wrap_text) for cell in row] for row in sheet.iter_rows()],
+        "frozen": sheet.freeze_panes,
+        "widths": {key: dim.width for key, dim in sheet.column_dimensions.items()},
+    }
+
+
+@pytest.mark.parametrize(
+    "url_name", ["programme:contribution_list", "programme:visit_list", "programme:difficulty_list"]
+)
+def test_the_xlsx_download_is_laid_out_as_tablib_laid_it_out(
+    client, world, roads, monkeypatch, url_name
+):
+    """Same sheet, cells, bold frozen header, widths and wrapping as the tablib download."""
+    text = '=HYPERLINK("http://x") <script>alert(1)</script>\ndòng hai & "ba"'
+    ContributionFactory(commune=world.commune1, agency=world.agency_a, description=text)
+    ContributionFactory(commune=world.commune1, agency=world.agency_a, description="Ngắn")
+    VisitFactory(commune=world.commune1, agency=world.agency_a, summary=text)
+    DifficultyFactory(commune=world.commune1, description=text)
+    client.force_login(world.staff)
+    view = resolve(reverse(url_name)).func.view_class
+
+    ours = export(client, url_name, "xlsx")
+    monkeypatch.setattr(view, "export_class", TablibXlsx)
+    theirs = export(client, url_name, "xlsx")
+
+    assert ours["Content-Type"] == theirs["Content-Type"] == XLSX
+    expected = _layout(theirs.content)
+    assert _layout(ours.content) == expected
+    assert any("'" + text in row for row in expected["rows"])
+
+
+def test_an_empty_xlsx_download_has_its_header_in_both_readers(client, world):
+    client.force_login(world.staff)
+
+    response = export(client, "programme:visit_list", "xlsx", q="khong co gi")
+
+    rows = xlsx_rows(response)
+    assert len(rows) == 1 and rows[0][0] == "Date"
+    calamine = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
+    assert calamine.get_sheet_by_index(0).to_python() == [list(rows[0])]

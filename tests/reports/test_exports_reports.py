@@ -2,15 +2,19 @@
 export of contributions made by the worker, with progress and a download."""
 
 import csv
+import datetime
 import io
 import re
 import zlib
+from decimal import Decimal
 
 import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
+from python_calamine import CalamineWorkbook
 
 from programme.models import Contribution
 from reports import exports
@@ -292,6 +296,77 @@ def test_the_worker_writes_xlsx(world, media):
     values = list(sheet.iter_rows(values_only=True))
     assert len(values) == 1 + Contribution.objects.count()
     assert 10_000_000 in {row[8] for row in values[1:]}
+
+
+def _export_file(user, params, file_format) -> bytes:
+    job = _job(user, params, file_format)
+    export_contributions.run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "done"
+    with job.file.open("rb") as handle:
+        return handle.read()
+
+
+def _as_csv_cell(value):
+    """An XLSX cell as the CSV export writes it (numbers as Decimal), to compare the files."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    return value
+
+
+def _csv_cell(text: str):
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return text
+
+
+def test_the_xlsx_export_holds_what_the_csv_holds(world, media):
+    Contribution.objects.filter(pk=world.contribution.pk).update(
+        description="=cmd|' /C calc'!A0",
+        unit="<b>bộ</b> & co",
+        workdays=Decimal("2.5"),
+        quantity=Decimal("1.25"),
+    )
+    csv_rows = list(
+        csv.reader(io.StringIO(_export_file(world.staff, {}, "csv").decode("utf-8-sig")))
+    )
+    data = _export_file(world.staff, {}, "xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book.active
+    assert book.sheetnames == [gettext("Contributions %(n)s") % {"n": 1}]
+    assert sheet.freeze_panes == "A2" and all(cell.font.b for cell in sheet[1])
+    assert sheet["A2"].is_date and isinstance(sheet["I2"].value, int)
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[0] == csv_rows[0] == [str(label) for label, _name in exports.CONTRIBUTION_COLUMNS]
+    assert len(rows) == len(csv_rows) == 1 + Contribution.objects.count()
+    for ours, theirs in zip(rows[1:], csv_rows[1:], strict=True):
+        assert [_as_csv_cell(value) for value in ours] == [_csv_cell(text) for text in theirs]
+    assert [row[index] for row in rows if row[-1].startswith("'=") for index in (-1, 11)] == [
+        "'=cmd|' /C calc'!A0",
+        "<b>bộ</b> & co",
+    ]
+    calamine = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
+    assert [[value if value != "" else None for value in row] for row in calamine][0] == rows[0]
+    assert len(calamine) == len(rows)
+
+
+def test_an_xlsx_export_of_nothing_holds_the_header(world, media):
+    data = _export_file(world.staff, {"year": "2030"}, "xlsx")
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert rows == [tuple(str(label) for label, _name in exports.CONTRIBUTION_COLUMNS)]
+
+
+def test_a_large_xlsx_export_goes_on_in_new_sheets(world, media, monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_SHEET_ROWS", 4)
+    book = openpyxl.load_workbook(io.BytesIO(_export_file(world.staff, {}, "xlsx")))
+    counts = [sheet.max_row - 1 for sheet in book.worksheets]
+    assert counts == [4, Contribution.objects.count() - 4]
+    assert book.worksheets[1]["A1"].value == book.worksheets[0]["A1"].value
 
 
 def test_a_job_runs_once(world, media):
