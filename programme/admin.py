@@ -125,5 +125,7 @@ class RollupOutboxAdmin(admin.ModelAdmin):
         return False
 
 
-# The import's admin (upload, reports) is defined with the import; importing registers it.
+# Login logs read-only, users deactivated rather than deleted (see admin_audit); the import's
+# admin (upload, reports) is defined with the import. Importing registers them.
+from programme import admin_audit as _audit_admin  # noqa: E402, F401
 from programme.imports import admin as _imports_admin  # noqa: E402, F401

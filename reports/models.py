@@ -6,8 +6,10 @@ refreshed after its sources change, and must never block a change to them.
 """
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -343,3 +345,134 @@ class DataChange(models.Model):
 
     def __str__(self) -> str:
         return str(self.pk)
+
+
+class RollupWrite(models.Model):
+    """The audit trail of the rollup tables: one row per drain, rebuild or reconciliation.
+
+    Rollup rows are derived data rewritten in bulk by set-based SQL, so they have no history of
+    their own; this row says when the write ran, what it touched, who or what asked for it and
+    why, and how it ended. Written only by `reports.audit`; read-only in the admin.
+    """
+
+    class Kind(models.TextChoices):
+        DRAIN = "drain", _("refresh after changes")
+        REBUILD = "rebuild", _("rebuild")
+        RECONCILE = "reconcile", _("reconciliation")
+
+    class Trigger(models.TextChoices):
+        USER = "user", _("a user, from the rebuild page")
+        COMMAND = "command", _("the rollups command")
+        SCHEDULED = "scheduled", _("the schedule")
+        ON_COMMIT = "on_commit", _("a saved change")
+        TASK = "task", _("a worker task")
+
+    class Reason(models.TextChoices):
+        RECORDS_CHANGED = "records_changed", _("records changed")
+        REQUESTED = "requested", _("requested")
+        NIGHTLY = "nightly", _("nightly reconciliation")
+        DRIFT_REPAIRED = "drift_repaired", _("drift repaired")
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        SKIPPED = "skipped", _("skipped: the same rebuild had just run")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Who: a user (the rebuild page), the command and the system account that ran it, or the
+    # worker on its own (schedule, after a save).
+    trigger = models.CharField(_("started by"), max_length=10, choices=Trigger.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    os_user = models.CharField(_("system account"), max_length=150, blank=True)
+    task_id = models.CharField(_("worker task"), max_length=64, blank=True)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    # What: the years of a rebuild (empty: all years) or of a reconciliation.
+    years = ArrayField(
+        models.PositiveSmallIntegerField(), verbose_name=_("years covered"), default=list
+    )
+    outbox_rows = models.PositiveIntegerField(_("pending refreshes handled"), default=0)
+    # Per table (kind): cells refreshed (drain), rows written (rebuild), cells repaired
+    # (reconciliation); "open_difficulties": communes refreshed or repaired.
+    counts = models.JSONField(_("per table"), default=dict)
+    total = models.PositiveBigIntegerField(_("cells or rows"), default=0)
+    outcome = models.CharField(
+        _("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.RUNNING
+    )
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("rollup write")
+        verbose_name_plural = _("rollup writes")
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["drain", "rebuild", "reconcile"]),
+                name="rollupwrite_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(trigger__in=["user", "command", "scheduled", "on_commit", "task"]),
+                name="rollupwrite_trigger_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    reason__in=["records_changed", "requested", "nightly", "drift_repaired"]
+                ),
+                name="rollupwrite_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["running", "done", "skipped", "failed"]),
+                name="rollupwrite_outcome_valid",
+            ),
+            # A write started from a page names its user.
+            models.CheckConstraint(
+                condition=~Q(trigger="user") | Q(user__isnull=False),
+                name="rollupwrite_user_named",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.started_at:%d/%m/%Y %H:%M} · {self.outcome}"
+
+    @property
+    def requester(self) -> str:
+        """Who asked for the write, in words."""
+        if self.trigger == self.Trigger.USER and self.user is not None:
+            return self.user.get_full_name() or self.user.get_username()
+        if self.trigger == self.Trigger.COMMAND:
+            return _("the rollups command (system account %(account)s)") % {
+                "account": self.os_user or "?"
+            }
+        return str(self.get_trigger_display())
+
+    @property
+    def why(self) -> str:
+        """Why the write ran, in words (translated when shown, not when written)."""
+        if self.reason == self.Reason.RECORDS_CHANGED:
+            return _("records changed: %(count)d pending refreshes") % {"count": self.outbox_rows}
+        if self.reason == self.Reason.DRIFT_REPAIRED:
+            return _("drift repaired: %(count)d cells or communes") % {"count": self.total}
+        if self.reason == self.Reason.REQUESTED:
+            return _("%(kind)s requested by %(who)s") % {
+                "kind": self.get_kind_display(),
+                "who": self.requester,
+            }
+        return str(self.get_reason_display())
+
+    @property
+    def scope(self) -> str:
+        """The years written, in words."""
+        if self.kind == self.Kind.DRAIN:
+            return str(_("the changed cells"))
+        if not self.years:
+            return str(_("all years"))
+        return ", ".join(str(year) for year in self.years)

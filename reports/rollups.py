@@ -205,11 +205,15 @@ def refresh_open_difficulties(commune_ids: Iterable[int]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def outbox_drain(*, batch: int = 1000) -> int:
+def outbox_drain(
+    *, batch: int = 1000, on_batch: Callable[[int, dict[str, int]], None] | None = None
+) -> int:
     """Refresh every cell waiting in the outbox; returns how many outbox rows were handled.
 
     Rows are claimed with FOR UPDATE SKIP LOCKED and deleted in the transaction that refreshes
     their cells: a crash leaves them for the next run, and two workers never take the same row.
+    `on_batch(outbox rows, cells per kind)` runs last in each batch's transaction (the audit row
+    of reports.audit commits or rolls back with the batch).
     """
     handled = 0
     decree = uses_decree_09()
@@ -233,6 +237,8 @@ def outbox_drain(*, batch: int = 1000) -> int:
                 refresh_cells(SPECS[kind], kind_cells)
             if "difficulty" in cells:
                 refresh_open_difficulties(c for c, _m in cells["difficulty"])
+            if on_batch:
+                on_batch(len(rows), {kind: len(found) for kind, found in cells.items()})
         handled += len(rows)
 
 

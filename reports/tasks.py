@@ -1,9 +1,11 @@
-"""Celery tasks of the rollups. Thin: they take plain values and call reports.rollups."""
+"""Celery tasks of the rollups. Thin: they take plain values and call reports.rollups through
+reports.audit, which records who (the schedule, a saved change, a user) asked for each write."""
 
 from celery import shared_task
 from django.db import OperationalError
 
-from reports import rollups
+from reports import audit
+from reports.models import RollupWrite
 
 RETRY = {
     "acks_late": True,
@@ -14,27 +16,31 @@ RETRY = {
 }
 
 
-@shared_task(name="reports.drain_outbox", soft_time_limit=240, time_limit=300, **RETRY)
-def drain_outbox() -> int:
-    """Refresh the rollup cells that writes left in the outbox."""
-    return rollups.outbox_drain()
+@shared_task(bind=True, name="reports.drain_outbox", soft_time_limit=240, time_limit=300, **RETRY)
+def drain_outbox(self) -> int:
+    """Refresh the rollup cells that writes left in the outbox.
+
+    Sent by beat every minute, or by a save once committed (programme.services._wake_rollups).
+    """
+    return audit.drain(audit.by_task(self.request, default=RollupWrite.Trigger.ON_COMMIT))
 
 
 # The long tasks take CELERY_TASK_TIME_LIMIT (settings), which the broker's visibility timeout
 # exceeds: a task killed with its whole worker comes back once, after that timeout.
-@shared_task(name="reports.reconcile", **RETRY)
-def reconcile(years: list[int] | None = None) -> dict[str, int]:
+@shared_task(bind=True, name="reports.reconcile", **RETRY)
+def reconcile(self, years: list[int] | None = None) -> dict[str, int]:
     """Compare the rollups of the current and previous year with the raw sums; repair drift."""
     from django.utils import timezone
 
     this_year = timezone.localdate().year
-    return rollups.rollups_reconcile(years=years or [this_year - 1, this_year])
+    years = years or [this_year - 1, this_year]
+    return audit.reconcile(audit.by_task(self.request), years=years)
 
 
-@shared_task(name="reports.rebuild", **RETRY)
-def rebuild(year: int | None = None) -> bool:
+@shared_task(bind=True, name="reports.rebuild", **RETRY)
+def rebuild(self, year: int | None = None) -> bool:
     """Rebuild a year (or everything); False when the same rebuild was already running."""
-    return rollups.rollups_rebuild(year=year)
+    return audit.rebuild(audit.by_task(self.request), year=year)
 
 
 @shared_task(name="reports.fail_stale_exports", soft_time_limit=240, time_limit=300, **RETRY)

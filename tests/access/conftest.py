@@ -52,7 +52,7 @@ from programme.models import (
     PlanItem,
     Visit,
 )
-from reports.models import ExportJob, PeriodReport
+from reports.models import ExportJob, PeriodReport, RollupWrite
 from tests.factories import (
     AgencyFactory,
     AssignmentFactory,
@@ -207,6 +207,10 @@ def _reference_rows(b: Side) -> dict:
     }
     rows[PeriodicTask] = PeriodicTask.objects.create(
         name=f"{MARKER} task", task="reports.drain_outbox", interval=rows[IntervalSchedule]
+    )
+    # The audit trail of the rollups (admin pages only): a rebuild side B's liaison asked for.
+    rows[RollupWrite] = RollupWrite.objects.create(
+        kind="rebuild", trigger="user", user=b.liaison, reason="requested", error=f"{MARKER} error"
     )
     if apps.is_installed("axes"):
         # Login throttling's records of side B's liaison (admin pages only).

@@ -11,6 +11,7 @@ from communes.admin_history import HistoryAdmin
 from communes.models import AdminUnit, Programme, Succession
 from programme.imports.models import ImportJob
 from programme.models import RollupOutbox
+from reports.models import RollupWrite
 from tests.factories import (
     CommuneFactory,
     CriteriaSetFactory,
@@ -357,9 +358,10 @@ def test_every_history_admin_add_form_asks_for_a_reason(admin_client):
     ours = {"communes", "partners", "programme", "reports"}
     registered = {m for m in admin.site._registry if m._meta.app_label in ours}
     history_admins = [m for m, a in admin.site._registry.items() if isinstance(a, HistoryAdmin)]
-    # Every model an administrator can write to asks for a reason; the outbox and the record of
-    # imports are read-only (an import's records carry the import in their own history).
-    assert registered - set(history_admins) == {RollupOutbox, ImportJob}
+    # Every model an administrator can write to asks for a reason; the outbox, the record of
+    # imports (an import's records carry the import in their own history) and the audit trail
+    # of the rollups are read-only.
+    assert registered - set(history_admins) == {RollupOutbox, ImportJob, RollupWrite}
     for model in history_admins:
         response = admin_client.get(
             reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")

@@ -91,7 +91,7 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client):
 
 
 def test_the_button_queues_the_task_after_commit(
-    staff_client, sent, django_capture_on_commit_callbacks
+    staff, staff_client, sent, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = staff_client.post(URL, {"year": "2024"})
@@ -99,13 +99,16 @@ def test_the_button_queues_the_task_after_commit(
     (callback,) = callbacks
     callback()
     task_id = response["Location"].rstrip("/").split("/")[-1]
-    assert sent == [{"kwargs": {"year": 2024}, "task_id": task_id}]
+    # The task names who pressed the button in the audit trail (reports.audit).
+    assert sent == [{"kwargs": {"year": 2024, "requested_by": staff.pk}, "task_id": task_id}]
     assert response["Location"] == reverse("reports:completeness_rebuild_progress", args=[task_id])
 
 
-def test_all_years_is_an_empty_choice(staff_client, sent, django_capture_on_commit_callbacks):
+def test_all_years_is_an_empty_choice(
+    staff, staff_client, sent, django_capture_on_commit_callbacks
+):
     start(staff_client, django_capture_on_commit_callbacks, year="")
-    assert sent[0]["kwargs"] == {"year": None}
+    assert sent[0]["kwargs"] == {"year": None, "requested_by": staff.pk}
 
 
 def test_a_year_outside_the_list_is_refused(staff_client, sent, django_capture_on_commit_callbacks):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from reports import rollups
+from reports import audit, rollups
 
 
 class Command(BaseCommand):
@@ -21,12 +21,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, year: list[int] | None, **options):
         started = time.monotonic()
+        who = audit.by_command()  # each write leaves a RollupWrite row naming the system account
         if action == "drain":
-            count = rollups.outbox_drain()
+            count = audit.drain(who)
             self.stdout.write(_("Pending refreshes handled: %(count)d.") % {"count": count})
         elif action == "reconcile":
             this_year = timezone.localdate().year
-            repaired = rollups.rollups_reconcile(years=year or [this_year - 1, this_year])
+            repaired = audit.reconcile(who, years=year or [this_year - 1, this_year])
             for cell, count in repaired.items():
                 self.stdout.write(f"{cell}: {count}")
         else:
@@ -44,6 +45,6 @@ class Command(BaseCommand):
             if any(one is not None and not 2000 <= one <= 2100 for one in years):
                 raise CommandError(_("The year must be between 2000 and 2100."))
             for one in years:
-                rollups.rollups_rebuild(year=one, progress=progress)
+                audit.rebuild(who, year=one, progress=progress)
             self.stdout.write("")
         self.stdout.write(_("Done in %(seconds).1f s.") % {"seconds": time.monotonic() - started})
