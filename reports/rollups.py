@@ -279,32 +279,122 @@ def rollups_rebuild(
             if not any(rollups_drift(spec, year=year) for spec in SPECS.values()):
                 logger.info("rollups rebuild of %s skipped: the other run did it", year or "all")
                 return False
-        # All tables at once, in the order a drain writes them (by kind): locking them one by
-        # one while a drain holds a later one would deadlock.
-        tables = ", ".join(SPECS[kind].table for kind in sorted(SPECS))
-        cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
-        for spec in SPECS.values():
-            cursor.execute(
-                f"DELETE FROM {spec.table} WHERE month BETWEEN %s AND %s",
-                [first_month, last_month],
-            )
-            cursor.execute(
-                f"INSERT INTO {spec.table} ({_columns(spec)}) "
-                f"SELECT {_columns(spec)} FROM ({spec.select(scope)}) AS fresh "
-                f"WHERE month BETWEEN %s AND %s",
-                [first_month, last_month],
-            )
-            if progress:
-                progress(spec.kind)
-    # Outside the rebuild's transaction and in chunks: one advisory lock per commune, for
-    # 10.000 communes at once, would exceed PostgreSQL's lock table (max_locks_per_transaction).
-    refresh_all_open_difficulties()
+        if year is None:
+            _rebuild_everything(cursor, progress)
+        else:
+            _rebuild_months(cursor, scope, first_month, last_month, progress)
+    if year is not None:
+        # Outside the rebuild's transaction and in chunks: one advisory lock per commune, for
+        # 10.000 communes at once, would exceed PostgreSQL's lock table.
+        refresh_all_open_difficulties()
     # Fresh statistics: after a rebuild of millions of rows PostgreSQL would otherwise plan the
     # dashboard's queries from the old, tiny tables (sorts spilled to disk at national scale).
     with connection.cursor() as cursor:
         tables = [spec.table for spec in SPECS.values()] + ["reports_opendifficulties"]
         cursor.execute(f"ANALYZE {', '.join(tables)}")
     return True
+
+
+def _rebuild_months(cursor, scope, first_month: date, last_month: date, progress) -> None:
+    """Replace the rows of the months of a year, the tables staying readable meanwhile."""
+    # All tables at once, in the order a drain writes them (by kind): locking them one by one
+    # while a drain holds a later one would deadlock.
+    tables = ", ".join(SPECS[kind].table for kind in sorted(SPECS))
+    cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+    for spec in SPECS.values():
+        cursor.execute(
+            f"DELETE FROM {spec.table} WHERE month BETWEEN %s AND %s",
+            [first_month, last_month],
+        )
+        cursor.execute(
+            f"INSERT INTO {spec.table} ({_columns(spec)}) "
+            f"SELECT {_columns(spec)} FROM ({spec.select(scope)}) AS fresh "
+            f"WHERE month BETWEEN %s AND %s",
+            [first_month, last_month],
+        )
+        if progress:
+            progress(spec.kind)
+
+
+# Memory for the index builds of a whole rebuild (per transaction; the default 64 MB makes the
+# sorts of millions of rows spill to disk).
+REBUILD_MAINTENANCE_WORK_MEM = "512MB"
+# Memory for its GROUP BYs (the default 4 MB makes them spill millions of groups to disk).
+REBUILD_WORK_MEM = "256MB"
+
+
+def _rebuild_everything(cursor, progress) -> None:
+    """Every table written anew, the way PostgreSQL loads a table fastest: emptied (TRUNCATE),
+    filled without its secondary indexes, which are then built once from sorted rows instead of
+    being updated row by row (about four times faster at national scale).
+
+    TRUNCATE locks the tables against readers too until the commit: pages that need the rollups
+    wait for the rebuild (the dashboard keeps showing its last figures meanwhile,
+    reports.figures_cache). The open difficulties (a row for every commune, as
+    `refresh_all_open_difficulties` leaves them) are recomputed in the same transaction, in one
+    statement, under the table's lock instead of one advisory lock per commune.
+    """
+    tables = [SPECS[kind].table for kind in sorted(SPECS)] + ["reports_opendifficulties"]
+    cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+    cursor.execute(f"TRUNCATE {', '.join(tables)}")
+    cursor.execute(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_WORK_MEM}'")
+    cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'")
+    for spec in SPECS.values():
+        indexes = _secondary_indexes(cursor, spec.table)
+        for drop, _create in indexes:
+            cursor.execute(drop)
+        cursor.execute(
+            f"INSERT INTO {spec.table} ({_columns(spec)}) "
+            f"SELECT {_columns(spec)} FROM ({spec.select(lambda day, commune: '')}) AS fresh "
+            "WHERE month IS NOT NULL"  # a resolved difficulty without its day counts nowhere
+        )
+        for _drop, create in indexes:
+            cursor.execute(create)
+        if progress:
+            progress(spec.kind)
+    cursor.execute(
+        f"""
+        INSERT INTO reports_opendifficulties (commune_id, open_count, median_raised_on)
+        SELECT u.id, COUNT(d.id), percentile_disc(0.5) WITHIN GROUP (ORDER BY d.raised_on)
+        FROM communes_adminunit u
+        LEFT JOIN programme_difficulty d
+          ON d.commune_id = u.id AND d.status NOT IN {CLOSED_DIFFICULTY}
+        WHERE u.level = %s
+        GROUP BY u.id
+        """,
+        [AdminUnit.Level.COMMUNE],
+    )
+
+
+def _secondary_indexes(cursor, table: str) -> list[tuple[str, str]]:
+    """(drop, create) statements of every index of `table` but its primary key: unique
+    constraints as constraints, plain indexes as indexes, each with its own name and definition
+    (the names the migrations know)."""
+    cursor.execute(
+        """
+        SELECT c.conname, pg_get_constraintdef(c.oid), NULL
+        FROM pg_constraint c WHERE c.conrelid = %s::regclass AND c.contype = 'u'
+        UNION ALL
+        SELECT i.relname, NULL, pg_get_indexdef(i.oid)
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+        ORDER BY 1
+        """,
+        [table, table],
+    )
+    statements = []
+    for name, constraint, index in cursor.fetchall():
+        if constraint is not None:
+            statements.append(
+                (
+                    f'ALTER TABLE {table} DROP CONSTRAINT "{name}"',
+                    f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {constraint}',
+                )
+            )
+        else:
+            statements.append((f'DROP INDEX "{name}"', index))
+    return statements
 
 
 LOCKS_PER_TRANSACTION = 500

@@ -22,10 +22,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _stale(settings):
+def _stale(settings, monkeypatch):
     categories_seed(ContributionCategory)  # a transactional test starts from flushed tables
     settings.FIGURES_STALE_SECONDS = 600
     settings.FIGURES_REFRESH_SECONDS = 0
+    monkeypatch.setattr(figures_cache, "REFRESH_FACTOR", 0)  # no wait after a slow computation
     figures_cache.forget()
     yield
     figures_cache.forget()
@@ -158,3 +159,13 @@ def test_the_dashboard_says_when_its_figures_were_computed_and_that_newer_ones_c
         return 'id="figures-newer-coming"' not in body and "5.000.000" in body
 
     _wait_for(refreshed, seconds=30)
+
+
+def test_a_slow_computation_is_refreshed_less_often(monkeypatch):
+    monkeypatch.setattr(figures_cache, "REFRESH_FACTOR", 1000)
+    compute = Counter(pause=0.05)  # refreshed after 1000 × 0,05 s at the earliest
+    figures_cache.kept("k", compute)
+    _change()
+    assert figures_cache.kept("k", compute).stale
+    time.sleep(0.2)
+    assert compute.calls == 1
