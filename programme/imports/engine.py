@@ -1,9 +1,12 @@
 """The dry run and the commit of an import.
 
-Both read the whole file and check every row the same way; the commit then saves everything in
-one transaction, or nothing. The natural key of each kind (see `kinds`) makes a second import of
-the same row a duplicate, so importing a file twice creates nothing the second time, and a
-corrected file re-uploaded imports the fixed rows and skips those already in.
+The dry run reads the whole file and checks every row; it keeps the rows ready to save with the
+job (`checked`). The commit saves those rows in one transaction, or nothing: it looks up again,
+for all rows at once, which are duplicates of records saved meanwhile, and it reads and checks the
+whole file again when what the rows were checked against has changed since (a commune, an
+agency's term, the uploader's scope…). The natural key of each kind (see `kinds`) makes a second
+import of the same row a duplicate, so importing a file twice creates nothing the second time,
+and a corrected file re-uploaded imports the fixed rows and skips those already in.
 """
 
 import hashlib
@@ -19,10 +22,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from partners.scoping import scope_for
-from programme.imports.kinds import KINDS, Built, Context, Kind, Row, RowError
+from programme.imports import checked, copying
+from programme.imports.checked import Checked, Records
+from programme.imports.kinds import KINDS, Context, Kind, Row, RowError
 from programme.imports.models import ImportedRecord, ImportJob
 from programme.imports.reading import FileError, Sheet, open_sheet
 from programme.imports.values import is_blank, key
@@ -36,13 +41,13 @@ BATCH = 1_000
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"programme.imports").digest()[:4], "big")
 
 
-@dataclass
+@dataclass(slots=True)
 class Action:
     row: int
-    built: Built
-    pk: int | None = None  # the record updated
-    before: dict = field(default_factory=dict)
-    changes: dict = field(default_factory=dict)
+    item: Checked
+    pk: int | None = None  # the record updated, and for an update:
+    before: dict | None = None  # the values it replaces
+    changes: dict | None = None  # the values it sets
 
 
 @dataclass
@@ -186,7 +191,10 @@ def analyse(data: bytes, *, kind: Kind, user, job: ImportJob | None = None) -> O
     labels = {column.name: column.header_vi for column in kind.columns}
     ctx = Context(user=user, scope=scope, today=timezone.localdate())
     progress = Progress(job, "checking", sheet.total_rows)
-    built_rows: list[tuple[int, Built]] = []
+    records = Records(kind.model)
+    # Each row's record as a line of JSON, not the model instance: see `checked`.
+    checked_rows: list[Checked] = []
+    inferred: list[int] = []
     bad_rows = 0
 
     def data_rows():
@@ -201,16 +209,19 @@ def analyse(data: bytes, *, kind: Kind, user, job: ImportJob | None = None) -> O
         outcome.rows_total += 1
         cells = {name: values[index] for index, name in matched.items() if index < len(values)}
         try:
-            built_rows.append((number, kind.build(Row(kind, cells), ctx)))
+            built = kind.build(Row(kind, cells), ctx)
         except RowError as error:
             bad_rows += 1
             for name, message in error.errors.items():
                 if len(outcome.problems) < MAX_PROBLEMS_KEPT:
                     outcome.problems.append((number, labels.get(name, ""), message))
+            continue
+        checked_rows.append(Checked(number, built.key, records.encode(built.instance)))
+        if built.inferred_category:
+            inferred.append(number)
     if outcome.rows_total == 0:
         raise FileError(_("The sheet has a header row but no data rows."))
     outcome.problem_rows = bad_rows
-    inferred = [number for number, built in built_rows if built.inferred_category]
     if inferred:
         outcome.notices.append(
             _(
@@ -219,7 +230,7 @@ def analyse(data: bytes, *, kind: Kind, user, job: ImportJob | None = None) -> O
             )
             % {"count": len(inferred), "row": inferred[0]}
         )
-    _classify(kind, built_rows, outcome, labels)
+    _classify(kind, checked_rows, outcome, labels)
     progress.total = progress.done
     progress._write()
     return outcome
@@ -233,23 +244,29 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _classify(kind: Kind, built_rows, outcome: Outcome, labels) -> None:
-    existing = kind.existing([built for _row, built in built_rows])
+def _classify(kind: Kind, rows: list[Checked], outcome: Outcome, labels) -> None:
+    """Each row creates, updates or is a duplicate, after one look-up of the records already
+    saved under the rows' natural keys."""
+    existing = kind.existing([item.key for item in rows])
+    records = Records(kind.model)
+    updatable = [(name, records.position[name]) for name in kind.updatable]
     first_row: dict[tuple, int] = {}
     check_update = getattr(kind, "check_update", None)
-    for number, built in built_rows:
-        if built.key in first_row:
+    for item in rows:
+        number = item.row
+        if item.key in first_row:
             outcome.duplicates += 1
             continue
-        first_row[built.key] = number
-        if built.key not in existing:
-            outcome.creates.append(Action(number, built))
+        first_row[item.key] = number
+        if item.key not in existing:
+            outcome.creates.append(Action(number, item))
             continue
-        pk, before = existing[built.key]
+        pk, before = existing[item.key]
+        record = records.decode(item.line)
         changes = {
-            name: value
-            for name, value in built.updates.items()
-            if not _same(before.get(name), value)
+            name: record[index]
+            for name, index in updatable
+            if not _same(before.get(name), record[index])
         }
         if not changes:
             outcome.duplicates += 1
@@ -259,7 +276,7 @@ def _classify(kind: Kind, built_rows, outcome: Outcome, labels) -> None:
             outcome.problem_rows += 1
             outcome.problems.append((number, labels.get("status", ""), refusal))
             continue
-        outcome.updates.append(Action(number, built, pk, before, changes))
+        outcome.updates.append(Action(number, item, pk, before, changes))
     outcome.problems.sort()
 
 
@@ -274,40 +291,43 @@ def _jsonable(value):
     return value
 
 
+# simple-history's `history_change_reason` column (as communes.admin_history.REASON_MAX_LENGTH).
+REASON_MAX_LENGTH = 100
+
+
+def _naming(message: str, job: ImportJob) -> str:
+    """`message` with the import's number and file name, the name shortened so that the whole
+    fits simple-history's `history_change_reason` (100 characters): a long file name must not
+    make the import fail when its history is written."""
+    name = job.original_name
+    text = message % {"file": name, "id": job.pk}
+    excess = len(text) - REASON_MAX_LENGTH
+    if excess > 0:
+        text = message % {"file": name[: max(0, len(name) - excess - 1)] + "…", "id": job.pk}
+    return text
+
+
 def _reason(job: ImportJob) -> str:
-    return _("Imported from “%(file)s” (import #%(id)s)") % {
-        "file": job.original_name[:120],
-        "id": job.pk,
-    }
+    return _naming(_("Imported from “%(file)s” (import #%(id)s)"), job)
 
 
 def _save(kind: Kind, outcome: Outcome, job: ImportJob, user, progress: Progress) -> None:
     model = kind.model
     content_type = ContentType.objects.get_for_model(model)
     reason = _reason(job)
-    links = []
-    done = 0
-    for start in range(0, len(outcome.creates), BATCH):
-        batch = outcome.creates[start : start + BATCH]
-        instances = [action.built.instance for action in batch]
-        for instance in instances:
-            if hasattr(instance, "created_by_id"):
-                instance.created_by_id = user.pk
-        bulk_create_with_history(
-            instances, model, batch_size=BATCH, default_user=user, default_change_reason=reason
-        )
-        links.extend(
-            ImportedRecord(
-                job=job,
-                content_type=content_type,
-                object_id=action.built.instance.pk,
-                action=ImportedRecord.Action.CREATED,
-                row=action.row,
-            )
-            for action in batch
-        )
-        done += len(batch)
-        progress.tick(done)
+    records = Records(model)
+    ids = copying.create_records(
+        model,
+        (records.decode(action.item.line) for action in outcome.creates),
+        len(outcome.creates),
+        user_id=user.pk,
+        reason=reason,
+        now=timezone.now(),
+    )
+    created = ImportedRecord.Action.CREATED
+    links = [(pk, created, action.row, {}) for pk, action in zip(ids, outcome.creates, strict=True)]
+    done = len(ids)
+    progress.tick(done)
     versioned = any(f.name == "version" for f in model._meta.concrete_fields)
     for start in range(0, len(outcome.updates), BATCH):
         batch = outcome.updates[start : start + BATCH]
@@ -325,13 +345,11 @@ def _save(kind: Kind, outcome: Outcome, job: ImportJob, user, progress: Progress
                 instance.version += 1
             objects.append(instance)
             links.append(
-                ImportedRecord(
-                    job=job,
-                    content_type=content_type,
-                    object_id=action.pk,
-                    action=ImportedRecord.Action.UPDATED,
-                    row=action.row,
-                    before={name: _jsonable(action.before.get(name)) for name in action.changes},
+                (
+                    action.pk,
+                    ImportedRecord.Action.UPDATED,
+                    action.row,
+                    {name: _jsonable(action.before.get(name)) for name in action.changes},
                 )
             )
         if objects:
@@ -346,7 +364,7 @@ def _save(kind: Kind, outcome: Outcome, job: ImportJob, user, progress: Progress
             )
         done += len(batch)
         progress.tick(done)
-    ImportedRecord.objects.bulk_create(links, batch_size=5_000)
+    copying.link_records(job.pk, content_type.pk, links)
 
 
 def _store_outcome(job: ImportJob, outcome: Outcome, **extra) -> None:
@@ -376,50 +394,121 @@ def _read(job: ImportJob) -> bytes:
         return handle.read()
 
 
+def _fingerprint(data: bytes, kind: Kind, user) -> str:
+    """What the rows are checked against, read before they are checked (see `checked`)."""
+    return checked.fingerprint(
+        data,
+        kind_code=kind.code,
+        scope=scope_for(user),
+        today=timezone.localdate(),
+        reference=checked.reference_digest(),
+    )
+
+
+def _keep(job: ImportJob, outcome: Outcome, fingerprint: str) -> None:
+    """Keep the rows a commit would save; a dry run with problems keeps nothing."""
+    if outcome.problem_rows or not (outcome.creates or outcome.updates):
+        checked.forget(job)
+        return
+    rows = sorted(
+        (action.item for action in outcome.creates + outcome.updates), key=lambda item: item.row
+    )
+    checked.store(job, rows, fingerprint=fingerprint)
+
+
 def check(job: ImportJob) -> ImportJob:
-    """The dry run: nothing is saved but the job's findings."""
+    """The dry run: nothing is saved but the job's findings and the rows ready to save."""
     job.status = ImportJob.Status.CHECKING
     job.save(update_fields=["status"])
     data = _read(job)
+    kind = KINDS[job.kind]
+    fingerprint = _fingerprint(data, kind, job.created_by)
     try:
-        outcome = analyse(data, kind=KINDS[job.kind], user=job.created_by, job=job)
+        outcome = analyse(data, kind=kind, user=job.created_by, job=job)
     except FileError as error:
+        checked.forget(job)
         _refuse(job, str(error))
         return job
+    _keep(job, outcome, fingerprint)
     _store_outcome(
-        job, outcome, status=ImportJob.Status.CHECKED, checked_at=timezone.now(), stage=""
+        job,
+        outcome,
+        status=ImportJob.Status.CHECKED,
+        checked_at=timezone.now(),
+        stage="",
+        message="",
     )
     return job
 
 
-def commit(job: ImportJob) -> ImportJob:
-    """Check again, then save every row in one transaction; any problem saves nothing."""
-    kind = KINDS[job.kind]
-    user = job.created_by
+def _dry_run_outcome(job: ImportJob) -> Outcome:
+    """The counts the dry run stored with the job (its rows come from `checked`)."""
+    return Outcome(
+        rows_total=job.rows_total,
+        rows_blank=job.rows_blank,
+        duplicates=job.duplicates,
+        notices=list(job.notices),
+        file_info=job.file_info,
+    )
+
+
+def _rows_to_save(job: ImportJob, kind: Kind, user) -> tuple[Outcome, list[Checked]] | None:
+    """The rows the dry run checked when nothing they depend on changed since; otherwise the
+    file checked again. None when the file is refused or its rows now have problems (the job
+    then says so and shows them)."""
     data = _read(job)
+    rows = checked.load(job, fingerprint=_fingerprint(data, kind, user))
+    if rows is not None:
+        return _dry_run_outcome(job), rows
     try:
         outcome = analyse(data, kind=kind, user=user, job=job)
     except FileError as error:
         _refuse(job, str(error))
-        return job
+        return None
     if outcome.problems:
         # Something changed since the dry run (a term ended, a commune was edited…).
-        _store_outcome(job, outcome, status=ImportJob.Status.CHECKED, stage="")
+        checked.forget(job)
+        _store_outcome(
+            job,
+            outcome,
+            status=ImportJob.Status.CHECKED,
+            stage="",
+            message=_(
+                "Nothing was imported: data this file depends on changed since the dry run, and "
+                "the file, checked again, now has rows with problems. They are listed below."
+            ),
+        )
+        return None
+    rows = sorted(
+        (action.item for action in outcome.creates + outcome.updates), key=lambda item: item.row
+    )
+    return outcome, rows
+
+
+def commit(job: ImportJob) -> ImportJob:
+    """Save the checked rows in one transaction; any problem saves nothing."""
+    kind = KINDS[job.kind]
+    user = job.created_by
+    found = _rows_to_save(job, kind, user)
+    if found is None:
         return job
-    progress = Progress(job, "saving", len(outcome.creates) + len(outcome.updates))
+    outcome, rows = found
+    progress = Progress(job, "saving", len(rows))
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 # One import at a time, so two uploads of one file cannot both create its rows.
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-            built_rows = [(a.row, a.built) for a in outcome.creates + outcome.updates]
-            built_rows.sort(key=lambda pair: pair[0])
+            # Records saved since the dry run, by anyone: looked up again, all rows at once.
             fresh = Outcome()
-            _classify(kind, built_rows, fresh, {})
+            _classify(kind, rows, fresh, {})
             if fresh.problems:
                 raise ValidationError(fresh.problems[0][2])
             fresh.duplicates += outcome.duplicates
+            fresh.rows_total, fresh.rows_blank = outcome.rows_total, outcome.rows_blank
+            fresh.notices, fresh.file_info = outcome.notices, outcome.file_info
             _save(kind, fresh, job, user, progress)
+            checked.forget(job)
             _store_outcome(
                 job,
                 fresh,
@@ -429,6 +518,7 @@ def commit(job: ImportJob) -> ImportJob:
                 updated=len(fresh.updates),
                 problems=[],
                 stage="",
+                message="",
                 progress_done=progress.total,
             )
     except (IntegrityError, ValidationError) as error:
@@ -533,10 +623,7 @@ def _restore_records(model, items: list, *, user, reason: str) -> None:
 
 def undo(job: ImportJob, *, user) -> ImportJob:
     """Delete what the import created and put back what it changed, all or nothing."""
-    reason = _("Undo of import #%(id)s (“%(file)s”)") % {
-        "id": job.pk,
-        "file": job.original_name[:120],
-    }
+    reason = _naming(_("Undo of import #%(id)s (“%(file)s”)"), job)
     try:
         with transaction.atomic():
             locked = ImportJob.objects.select_for_update().get(pk=job.pk)

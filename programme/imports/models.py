@@ -159,3 +159,26 @@ class ImportedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} · {self.action} · {self.content_type_id}:{self.object_id}"
+
+
+class CheckedRows(models.Model):
+    """The rows a dry run found ready to save, kept so that the commit saves them without reading
+    and checking the whole file again.
+
+    `fingerprint` names the file and the reference data (communes, organisations, terms,
+    categories, the uploader's scope, the day) they were checked against: when it no longer
+    matches at the commit, the file is checked again from the start.
+    """
+
+    job = models.OneToOneField(
+        ImportJob, on_delete=models.CASCADE, primary_key=True, related_name="checked_rows"
+    )
+    fingerprint = models.CharField(max_length=64)
+    data = models.BinaryField()  # zlib-compressed JSON, see programme.imports.checked
+
+    class Meta:
+        verbose_name = _("checked rows of an import")
+        verbose_name_plural = _("checked rows of imports")
+
+    def __str__(self) -> str:
+        return f"{self.job_id} · {len(self.data)} bytes"

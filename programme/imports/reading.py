@@ -1,8 +1,9 @@
 """Turn an uploaded file into rows, refusing anything that is not a plain, safe spreadsheet.
 
-XLSX is read with openpyxl in read-only mode (streamed, so 100.000 rows stay small in memory);
-before that the zip is inspected so that a zip bomb never gets inflated. CSV may be UTF-8 (with
-or without BOM), UTF-16 (Excel's "Unicode text") or Windows-1258 as saved by Vietnamese Excel.
+XLSX is read with calamine, its rows handed over one at a time (so 100.000 rows never become a
+grid of Python objects); before that the zip is inspected so that a zip bomb never gets inflated.
+CSV may be UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode text") or Windows-1258 as saved
+by Vietnamese Excel.
 """
 
 import codecs
@@ -221,25 +222,34 @@ def _open_xlsx(data: bytes) -> Sheet:
     name, _state, path = candidates[0]
     try:
         scan = _scan_sheet(archive, path)
-        grid = (
-            CalamineWorkbook.from_filelike(io.BytesIO(data))
-            .get_sheet_by_name(name)
-            .to_python(skip_empty_area=False)
-        )
+        calamine_sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(name)
     except FileError:
         raise
     except (KeyError, CalamineError, ValueError, zipfile.BadZipFile, OSError):
         raise _damaged() from None
+    # Rows are streamed one at a time from calamine's compact sheet, never turned into a grid of
+    # Python objects all at once. They come from row 1, but start at the sheet's first used
+    # column: blank cells in front keep the column indexes Excel's.
+    first_column = calamine_sheet.start[1] if calamine_sheet.start else 0
+    total_rows = calamine_sheet.end[0] + 1 if calamine_sheet.end else 0
 
     def rows() -> Iterator[tuple[int, list]]:
-        for index, values in enumerate(grid):
-            number = index + 1
-            cells = [_xlsx_value(value) for value in values[:MAX_COLUMNS]]
+        try:
+            for index, values in enumerate(calamine_sheet.iter_rows()):
+                yield index + 1, _xlsx_row(index + 1, values)
+        except CalamineError:
+            raise _damaged() from None
+
+    def _xlsx_row(number: int, values: list) -> list:
+        cells = [None] * first_column + [
+            _xlsx_value(value) for value in values[: max(0, MAX_COLUMNS - first_column)]
+        ]
+        if scan.formulas:
             for column, _value in enumerate(cells):
                 formula = scan.formulas.get((number, column))
                 if formula is not None:
                     cells[column] = Formula(formula)
-            yield number, cells
+        return cells
 
     return Sheet(
         rows=rows(),
@@ -247,7 +257,7 @@ def _open_xlsx(data: bytes) -> Sheet:
         sheet_name=name,
         merged=scan.merged,
         ignored_sheets=[candidate[0] for candidate in candidates[1:]],
-        total_rows=len(grid),
+        total_rows=total_rows,
     )
 
 

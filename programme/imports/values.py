@@ -3,6 +3,7 @@
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -181,6 +182,20 @@ def parse_count(raw) -> int | None:
 # --- Choices ------------------------------------------------------------------------------------
 
 
+_NOT_KEY = re.compile(r"[^a-z0-9]")
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _key(raw) -> str:
+    return _NOT_KEY.sub("", fold(text(raw)))
+
+
 def key(raw) -> str:
-    """Compare labels without regard to case, diacritics, spacing or punctuation."""
-    return re.sub(r"[^a-z0-9]", "", fold(text(raw)))
+    """Compare labels without regard to case, diacritics, spacing or punctuation.
+
+    Remembered: an import compares the same commune, contributor and choice names on every one
+    of its rows."""
+    try:
+        return _key(raw)
+    except TypeError:  # not hashable
+        return _NOT_KEY.sub("", fold(text(raw)))
