@@ -1472,6 +1472,41 @@ def test_contribution_list_filters(client, world, designated, contributions, par
     assert set(rows) == {getattr(contributions, name) for name in expected}
 
 
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("xi mang", ["seeds_2023", "roads_2024"]),
+        ("giong lua", ["seeds_2023"]),
+        ("ninh hoa", []),  # commune2's name: its contribution is another agency's
+        ("bong đen", []),
+    ],
+)
+def test_the_search_keeps_a_liaison_in_their_scope(client, world, contributions, q, expected):
+    """Matches by name are found set by set (programme.filters): still only the user's."""
+    login(client, world.liaison_a)
+
+    rows = listed(client, "programme:contribution_list", q=q)
+
+    assert set(rows) == {getattr(contributions, name) for name in expected}
+
+
+@pytest.mark.parametrize("q", ["giong lua", "CHAT BINH", "bong đen", "ninh hoa", "xi mang", "zzz"])
+def test_common_and_rare_words_find_the_same_records(
+    client, world, designated, contributions, monkeypatch, q
+):
+    """A word found more than SEARCH_COMMON times is searched in list order, a rarer one by
+    its matching ids (programme.filters): the same records either way."""
+    from programme import filters
+
+    login(client, world.staff)
+    rare = listed(client, "programme:contribution_list", q=q)
+    monkeypatch.setattr(filters, "SEARCH_COMMON", 0)
+    common = listed(client, "programme:contribution_list", q=q)
+
+    assert rare == common
+    assert (q == "zzz") == (rare == [])
+
+
 def test_contribution_list_filters_by_commune(client, world, designated, contributions):
     login(client, world.staff)
 
