@@ -386,7 +386,7 @@ def measure_pages(
             username=users["province"][0],
             password=users["password"],
             urls=[url for urls in pages.values() for url in urls],
-            rounds=6,
+            rounds=2,
         )
         paced = procs.locust(
             "locustfile_pages.py",
@@ -663,7 +663,7 @@ def measure_load(
             # once (reports.figures_cache), as it would have during a working day; the cold
             # computation is measured in section 3.
             urls=["/", "/contributions/", "/contributions/new/", *load_dashboards()],
-            rounds=4,
+            rounds=2,
         )
         stats = procs.locust(
             "locustfile_load.py",

@@ -172,12 +172,22 @@ class Services:
         return gunicorn(log=self.folder / f"gunicorn-{name}.log")
 
 
-def warm_up(base: str, *, username: str, password: str, urls: list[str], rounds: int = 4) -> None:
+def warm_up(
+    base: str,
+    *,
+    username: str,
+    password: str,
+    urls: list[str],
+    rounds: int = 4,
+    parallel: int = 8,
+) -> None:
     """Request every page a few times so that each gunicorn worker has loaded its code and
     templates, opened its database connection and computed the figures it keeps (the dashboard's,
     reports.figures_cache: one computation per worker process) before anything is timed. Each
-    request goes on a new connection, so that the requests are spread over the workers."""
+    page is asked `parallel` times at once, each time on a new connection, so that every worker
+    process gets some (one after the other, they tend to go to the same process)."""
     import re
+    from concurrent.futures import ThreadPoolExecutor
 
     import requests
 
@@ -193,9 +203,15 @@ def warm_up(base: str, *, username: str, password: str, urls: list[str], rounds:
         },
         timeout=120,
     )
-    for _ in range(rounds):
-        for url in urls:
-            session.get(base + url, timeout=300, headers={"Connection": "close"})
+    cookies = session.cookies.get_dict()
+
+    def fetch(url: str) -> None:
+        requests.get(base + url, cookies=cookies, timeout=300, headers={"Connection": "close"})
+
+    with ThreadPoolExecutor(parallel) as pool:
+        for _ in range(rounds):
+            for url in urls:
+                list(pool.map(fetch, [url] * parallel))
 
 
 def locust(

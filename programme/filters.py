@@ -27,7 +27,7 @@ class PickFilter(django_filters.Filter):
 
 # Above this many matches a search word is common: the list's own order finds a page of them
 # sooner than fetching every match (programme.filters.RecordFilter.filter_search).
-SEARCH_COMMON = 2000
+SEARCH_COMMON = 500
 
 
 class RecordFilter(django_filters.FilterSet):

@@ -151,7 +151,7 @@ ROLLUP_PENDING_NOTICE_SECONDS = env_int("ROLLUP_PENDING_NOTICE_SECONDS", 20)
 # The dashboard and the completeness page may show figures computed before the latest change for
 # this long (seconds), saying when they were computed, while a newer computation runs in the
 # background; 0: always compute the figures of the latest data before answering.
-FIGURES_STALE_SECONDS = env_int("FIGURES_STALE_SECONDS", 10 * 60)
+FIGURES_STALE_SECONDS = env_int("FIGURES_STALE_SECONDS", 15 * 60)
 # Shown figures younger than this (seconds, and than 20 times their computation) are not
 # recomputed in the background yet.
 FIGURES_REFRESH_SECONDS = env_int("FIGURES_REFRESH_SECONDS", 60)

@@ -13,9 +13,9 @@ What a request gets:
 - otherwise, when FIGURES_STALE_SECONDS allows it, the kept result of an older stamp, marked
   stale (the page says when it was computed and that newer figures are coming). A result older
   than FIGURES_REFRESH_SECONDS (and than REFRESH_FACTOR times its computation) is then
-  recomputed by a background thread of the process — one such thread per process at a time, so
-  constant writes under load can neither make every request pay for the computation nor fill
-  the CPU with refreshes;
+  recomputed by a background thread of the process — one such thread per process at a time,
+  pausing between refreshes (PAUSE_FACTOR), so constant writes under load can neither make every
+  request pay for the computation nor fill the CPU with refreshes;
 - otherwise (nothing kept, or too old to show) it is computed now. Requests for the same key at
   the same moment wait for one computation instead of each running their own.
 FIGURES_STALE_SECONDS = 0 turns stale results off: every change is shown at the next request.
@@ -35,12 +35,18 @@ from django.utils import timezone, translation
 
 logger = logging.getLogger(__name__)
 
-KEEP = 4  # a national dashboard holds about 40 MB
+# Results kept per process: a national dashboard holds 5–15 MB (3.000–13.000 rows), a
+# province's a few hundred kB; the load scenario's staff read 16 periods.
+KEEP = 16
 # The log is cut back when it grows past this many rows (the cut only changes the stamp).
 PRUNE_ABOVE = 5000
 PRUNE_KEEP = 100
 PRUNE_LOCK = 140_2016  # advisory lock key of the cut
 REFRESH_FACTOR = 20
+# After a background refresh that took d seconds, the process starts no other one for
+# PAUSE_FACTOR × d seconds: refreshes take at most a quarter of one thread's time, whatever the
+# number of periods being read while records keep changing.
+PAUSE_FACTOR = 3
 WAIT_SECONDS = 120  # how long a request waits for the same computation run by another thread
 
 
@@ -60,6 +66,7 @@ _lock = threading.Lock()
 _entries: OrderedDict[Hashable, Kept] = OrderedDict()
 _computing: dict[Hashable, threading.Event] = {}
 _refreshing = threading.Semaphore(1)
+_pause_until = 0.0  # time.monotonic() before which no background refresh starts
 
 
 def data_stamp() -> tuple[int, int]:
@@ -149,11 +156,13 @@ def _stale_allowed(entry: Kept) -> bool:
 
 def _refresh_in_background(full_key: Hashable, compute: Callable) -> None:
     """Recompute full_key in a thread of this process, unless one refresh already runs."""
-    if not _refreshing.acquire(blocking=False):
+    if time.monotonic() < _pause_until or not _refreshing.acquire(blocking=False):
         return
     language = translation.get_language()
 
     def refresh() -> None:
+        global _pause_until
+        began = time.monotonic()
         try:
             with translation.override(language):
                 _compute_once(full_key, data_stamp(), compute)
@@ -161,6 +170,7 @@ def _refresh_in_background(full_key: Hashable, compute: Callable) -> None:
             logger.exception("background refresh of %r failed", full_key[0])
         finally:
             connections.close_all()  # this thread's own connections
+            _pause_until = time.monotonic() + PAUSE_FACTOR * (time.monotonic() - began)
             _refreshing.release()
 
     try:
@@ -191,6 +201,8 @@ def remembered[T](key: Hashable, compute: Callable[[], T], *, allow_stale: bool 
 
 
 def forget() -> None:
-    """Drop every kept result (tests and memory pressure)."""
+    """Drop every kept result and the refresh pause (tests and memory pressure)."""
+    global _pause_until
     with _lock:
         _entries.clear()
+        _pause_until = 0.0

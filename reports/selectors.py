@@ -117,7 +117,7 @@ def programme_start() -> date:
 # --- Three columns ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trio:
     """A figure for the period, the same period last year, and cumulatively."""
 
@@ -482,7 +482,7 @@ def visits_all(windows: Windows) -> tuple[list[tuple[str, str, Trio]], dict[int,
     return by_kind, by_commune
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Completeness:
     """Months with the expected Party-cell meetings, out of the months they were expected."""
 
@@ -639,7 +639,7 @@ def completeness_by_place(
 # --- Difficulties -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenNow:
     count: int
     median_raised_on: date | None
@@ -746,12 +746,28 @@ def designations_until(end: date) -> list[Designation]:
 UNIT_FIELDS = ("level", "kind", "name", "parent_id", "latitude", "longitude")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """What the dashboard keeps of a unit: each web process keeps the dashboards of several
+    periods, each with thousands of rows at national scale, so not the model instance."""
+
+    pk: int
+    name: str
+    full_name: str
+    latitude: Decimal | None
+    longitude: Decimal | None
+
+    @classmethod
+    def of(cls, unit: AdminUnit) -> Unit:
+        return cls(unit.pk, unit.name, unit.full_name, unit.latitude, unit.longitude)
+
+
+@dataclass(slots=True)
 class CommuneRow:
-    place: AdminUnit
+    place: Unit
     url: str
     district: str
-    members: list[AdminUnit]  # the designated units whose figures are in this row
+    members: list[Unit]  # the designated units whose figures are in this row
     agencies: list[str]
     support: Trio
     visits: Trio
@@ -909,10 +925,13 @@ def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -
         level = ntm_highest.get(place_id, "")
         rows.append(
             CommuneRow(
-                place=place,
+                place=Unit.of(place),
                 url=f"{url_head}/{place_id}/{url_tail}",
                 district=_parent_name(place),
-                members=sorted(members_of.get(place_id, []), key=lambda u: fold(u.name)),
+                members=sorted(
+                    (Unit.of(unit) for unit in members_of.get(place_id, [])),
+                    key=lambda u: fold(u.name),
+                ),
                 agencies=agencies.get(place_id, []),
                 support=support_by_place.get(place_id, Trio()),
                 visits=visits_by_place.get(place_id, Trio()),

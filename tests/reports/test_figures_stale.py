@@ -27,6 +27,7 @@ def _stale(settings, monkeypatch):
     settings.FIGURES_STALE_SECONDS = 600
     settings.FIGURES_REFRESH_SECONDS = 0
     monkeypatch.setattr(figures_cache, "REFRESH_FACTOR", 0)  # no wait after a slow computation
+    monkeypatch.setattr(figures_cache, "PAUSE_FACTOR", 0)
     figures_cache.forget()
     yield
     figures_cache.forget()
@@ -169,3 +170,17 @@ def test_a_slow_computation_is_refreshed_less_often(monkeypatch):
     assert figures_cache.kept("k", compute).stale
     time.sleep(0.2)
     assert compute.calls == 1
+
+
+def test_the_process_pauses_after_a_background_refresh(monkeypatch):
+    monkeypatch.setattr(figures_cache, "PAUSE_FACTOR", 1000)  # 1000 × the refresh's time
+    first, second = Counter(pause=0.05), Counter()
+    figures_cache.kept("first", first)
+    figures_cache.kept("second", second)
+    _change()
+    figures_cache.kept("first", first)
+    _wait_for(lambda: first.calls == 2 and not figures_cache.kept("first", first).stale)
+    _change()
+    assert figures_cache.kept("second", second).stale  # no refresh during the pause
+    time.sleep(0.2)
+    assert second.calls == 1
