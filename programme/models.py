@@ -20,6 +20,7 @@ from simple_history.models import HistoricalRecords
 from communes.models import AdminUnit
 from communes.text import fold_sql
 from partners.models import Agency, Enterprise
+from programme.validation import InMemoryValidation
 
 # 1.000 tỷ đồng: anything larger is a typing mistake, not a contribution.
 MAX_VALUE = 1_000_000_000_000
@@ -65,7 +66,7 @@ def _in(field: str, choices: type[models.TextChoices], name: str) -> models.Chec
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
-class Versioned(models.Model):
+class Versioned(InMemoryValidation):
     """Optimistic locking: a save names the version it read; a stale one is refused."""
 
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -474,7 +475,7 @@ class Difficulty(Versioned):
             raise ValidationError({"visit": _("That visit was to another commune.")})
 
 
-class ContributionCategory(models.Model):
+class ContributionCategory(InMemoryValidation):
     """The taxonomy of support (seeded, editable in the admin)."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -703,7 +704,7 @@ def attachment_path(instance: "Attachment", filename: str) -> str:
     return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
 
-class Attachment(models.Model):
+class Attachment(InMemoryValidation):
     """A photo, minutes or a receipt on a visit, a difficulty or a contribution."""
 
     visit = models.ForeignKey(
