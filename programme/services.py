@@ -6,10 +6,12 @@ commune on the record's date, and that an edit is based on the latest version (o
 """
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import redis
 from celery import current_app
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -90,15 +92,64 @@ def _conflict(instance: models.Model, expected_version: int) -> ConflictError:
     return ConflictError(current, changes)
 
 
-def _wake_rollups() -> None:
-    """Ask a worker to refresh the rollups now. The outbox row is already committed: if the
-    broker is down, the minute-by-minute drain of Celery beat picks the refresh up later."""
+# While this key exists a drain is queued and has not started: a save committed now is in the
+# outbox before that drain reads it, so it need not queue another. The drain deletes the key
+# first thing (reports.tasks.drain_outbox); the expiry only bounds a lost task's silence, and
+# Celery beat drains every minute anyway.
+WAKE_KEY = "programme:rollups:wake"
+WAKE_SECONDS = 5
+_wake = threading.local()
+
+
+def _wake_redis() -> redis.Redis:
+    """The broker's Redis: the key speaks of the queue the drain waits in."""
+    url = current_app.conf.broker_url
+    client = getattr(_wake, "redis", None)
+    if client is None or _wake.redis_url != url:
+        # Short timeouts: with Redis down a save must not wait for it.
+        client = _wake.redis = redis.Redis.from_url(
+            url.replace("redis+socket://", "unix://", 1),
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+        )
+        _wake.redis_url = url
+    return client
+
+
+def rollups_wake_done() -> None:
+    """The drain has started: the next save queues a new one."""
     try:
-        # No retries: with the broker down the save must not wait for it.
-        with current_app.connection_for_write(transport_options={"max_retries": 0}) as conn:
+        _wake_redis().delete(WAKE_KEY)
+    except redis.RedisError:
+        logger.warning("could not clear the rollup wake key", exc_info=True)
+
+
+def _wake_rollups() -> None:
+    """Ask a worker to refresh the rollups now, unless a drain is already queued. The outbox row
+    is already committed: if the broker is down, the minute-by-minute drain of Celery beat picks
+    the refresh up later."""
+    try:
+        if not _wake_redis().set(WAKE_KEY, "1", nx=True, ex=WAKE_SECONDS):
+            return
+        # One broker connection per web thread, kept: opening one costs more than the save.
+        conn = getattr(_wake, "broker", None)
+        if conn is None or _wake.broker_url != current_app.conf.broker_url:
+            if conn is not None:
+                conn.release()
+            # No retries: with the broker down the save must not wait for it.
+            conn = _wake.broker = current_app.connection_for_write(
+                transport_options={"max_retries": 0}
+            )
+            _wake.broker_url = current_app.conf.broker_url
+        try:
             current_app.send_task(
                 "reports.drain_outbox", retry=False, ignore_result=True, connection=conn
             )
+        except Exception:
+            _wake.broker = None
+            conn.release()
+            rollups_wake_done()  # nothing was queued: let the next save try again
+            raise
     except Exception:  # noqa: BLE001 (the broker being down must never fail a save)
         logger.warning(
             "could not wake the rollup worker; beat will drain the outbox", exc_info=True

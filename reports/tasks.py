@@ -22,6 +22,9 @@ def drain_outbox(self) -> int:
 
     Sent by beat every minute, or by a save once committed (programme.services._wake_rollups).
     """
+    from programme.services import rollups_wake_done
+
+    rollups_wake_done()  # before reading the outbox: a save committed after this wakes again
     return audit.drain(audit.by_task(self.request, default=RollupWrite.Trigger.ON_COMMIT))
 
 
