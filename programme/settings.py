@@ -320,4 +320,4 @@ LOGGING = {
     "loggers": {"security": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+DJANGO_TABLES2_TEMPLATE = "django_tables2/project.html"  # bootstrap5-responsive, body in Python
