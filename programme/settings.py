@@ -155,6 +155,9 @@ FIGURES_STALE_SECONDS = env_int("FIGURES_STALE_SECONDS", 15 * 60)
 # Shown figures younger than this (seconds, and than 20 times their computation) are not
 # recomputed in the background yet.
 FIGURES_REFRESH_SECONDS = env_int("FIGURES_REFRESH_SECONDS", 60)
+# The dashboard's figures are recomputed by the Celery worker and shared through Redis (True),
+# or by a thread of each web process (False).
+FIGURES_REFRESH_IN_WORKER = env_bool("FIGURES_REFRESH_IN_WORKER", True)
 # An export whose worker has not written progress for this long is marked failed (seconds).
 EXPORT_STALE_SECONDS = env_int("EXPORT_STALE_SECONDS", 10 * 60)
 # Defined here, copied into the database by the scheduler, editable in the admin.

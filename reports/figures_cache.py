@@ -19,9 +19,21 @@ What a request gets:
 - otherwise (nothing kept, or too old to show) it is computed now. Requests for the same key at
   the same moment wait for one computation instead of each running their own.
 FIGURES_STALE_SECONDS = 0 turns stale results off: every change is shown at the next request.
+
+Results given a `Shared` recipe (the province dashboard) are recomputed by the Celery worker
+instead (FIGURES_REFRESH_IN_WORKER, on by default): a computation of seconds inside a web
+process held the interpreter lock against that process's requests and tripled their slowest
+times under load. The worker stores each result in Redis, once for every web process; a web
+process whose kept result is older takes the stored one (one small read per stale request to
+see whether there is one). The worker also rests PAUSE_FACTOR times each refresh's time, for
+all keys together. Without Redis or a broker the process refreshes in its own thread as above.
 """
 
+import contextlib
+import hashlib
+import json
 import logging
+import pickle
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +41,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import redis
 from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone, translation
@@ -179,25 +192,215 @@ def _refresh_in_background(full_key: Hashable, compute: Callable) -> None:
         _refreshing.release()
 
 
-def kept[T](key: Hashable, compute: Callable[[], T], *, allow_stale: bool = True) -> Kept:
+# --- Results recomputed by the worker and shared through Redis -------------------------------
+
+_RECIPES: dict[str, Callable[..., object]] = {}
+KEY_PREFIX = "figures"
+ASK_SECONDS = 300  # a request for a refresh that got lost is sent again after this long
+
+
+def recipe(name: str):
+    """Register a computation the worker can run again from JSON-able keyword arguments."""
+
+    def register(function):
+        _RECIPES[name] = function
+        return function
+
+    return register
+
+
+@dataclass(frozen=True)
+class Shared:
+    """How the worker recomputes a result: a registered recipe and its arguments."""
+
+    name: str
+    arguments: dict
+
+    def id(self, language: str | None) -> str:
+        text = json.dumps([self.name, self.arguments, language], sort_keys=True, default=str)
+        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+_redis_local = threading.local()
+
+
+def _redis() -> redis.Redis:
+    url = settings.REDIS_URL
+    client = getattr(_redis_local, "client", None)
+    if client is None or _redis_local.url != url:
+        client = _redis_local.client = redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=0.5
+        )
+        _redis_local.url = url
+    return client
+
+
+def _keys(shared_id: str) -> dict[str, str]:
+    return {
+        "meta": f"{KEY_PREFIX}:meta:{shared_id}",
+        "value": f"{KEY_PREFIX}:value:{shared_id}",
+    }
+
+
+# WANTED: the stale results pages asked for, scored by when the shown one was computed (the
+# oldest is refreshed first, so every result shown gets its turn). ASKED: a refresh task is in
+# the queue. RUNNING: the worker computes one. PAUSE: the worker rests after one.
+WANTED_KEY = f"{KEY_PREFIX}:wanted"
+ASKED_KEY = f"{KEY_PREFIX}:asked"
+RUNNING_KEY, PAUSE_KEY = f"{KEY_PREFIX}:running", f"{KEY_PREFIX}:pause"
+
+
+def _store_shared(shared_id: str, entry: Kept) -> None:
+    """Store a result for every process (best effort: without Redis each keeps its own)."""
+    # The exact time as text: a float of seconds does not always come back to the same
+    # microsecond, and a result that looks newer than itself would be read again every time.
+    meta = json.dumps([list(entry.stamp), entry.computed_at.isoformat(), entry.duration])
+    keys = _keys(shared_id)
+    try:
+        blob = pickle.dumps(entry.value, protocol=pickle.HIGHEST_PROTOCOL)
+        ttl = max(int(settings.FIGURES_STALE_SECONDS), 60)
+        pipe = _redis().pipeline()
+        pipe.set(keys["value"], blob, ex=ttl)
+        pipe.set(keys["meta"], meta, ex=ttl)
+        pipe.execute()
+    except (redis.RedisError, pickle.PicklingError, TypeError, AttributeError):
+        logger.warning("could not share the figures %s", shared_id, exc_info=True)
+
+
+def _shared_newer(shared_id: str, entry: Kept | None) -> Kept | None:
+    """The stored result when it was computed after `entry`; None otherwise or without Redis."""
+    keys = _keys(shared_id)
+    try:
+        client = _redis()
+        meta = client.get(keys["meta"])
+        if meta is None:
+            return None
+        stamp, finished, duration = json.loads(meta)
+        computed_at = datetime.fromisoformat(finished)
+        if entry is not None and computed_at <= entry.computed_at:
+            return None
+        blob = client.get(keys["value"])
+        if blob is None:
+            return None
+        value = pickle.loads(blob)  # noqa: S301 (written by our own worker into our own Redis)
+    except (redis.RedisError, pickle.UnpicklingError, ValueError, EOFError):
+        logger.warning("could not read the shared figures %s", shared_id, exc_info=True)
+        return None
+    started = time.monotonic() - (time.time() - computed_at.timestamp()) - duration
+    return Kept(value, tuple(stamp), computed_at, started, duration)
+
+
+def _recipe_member(shared: Shared, language: str | None) -> str:
+    return json.dumps([shared.name, shared.arguments, language], sort_keys=True, default=str)
+
+
+def _ask_worker(shared: Shared, language: str | None, shown: Kept) -> bool:
+    """Put this result on the worker's list (oldest first) and queue a refresh task unless one
+    is queued, running or resting; False when Redis or the broker cannot be reached (the caller
+    then refreshes in its own thread)."""
+    from celery import current_app
+
+    try:
+        client = _redis()
+        # lt: a result already listed keeps the older of the two times (new ones are added).
+        member = _recipe_member(shared, language)
+        client.zadd(WANTED_KEY, {member: shown.computed_at.timestamp()}, lt=True)
+        if client.exists(PAUSE_KEY, RUNNING_KEY):
+            return True  # the worker rests or computes: a later request asks again
+        if not client.set(ASKED_KEY, "1", nx=True, ex=ASK_SECONDS):
+            return True  # a refresh task is already queued
+        current_app.send_task("reports.refresh_figures", ignore_result=True, retry=False)
+        return True
+    except Exception:  # noqa: BLE001 (no Redis or no broker: the thread does it)
+        logger.warning("could not ask the worker to refresh figures", exc_info=True)
+        with contextlib.suppress(Exception):
+            _redis().delete(ASKED_KEY)
+        return False
+
+
+@contextlib.contextmanager
+def _one_core():
+    """No parallel query workers for a background refresh: its SQL then takes one core for
+    seconds, not every core at once, and the pages being served keep the others."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception), connection.cursor() as cursor:
+            cursor.execute("RESET max_parallel_workers_per_gather")
+
+
+def refresh_next() -> str | None:
+    """The worker's side: recompute the listed result shown longest ago and store it for every
+    web process, then rest. Returns its recipe, or None when another refresh was running (that
+    one goes on) or nothing was listed."""
+    client = _redis()
+    client.delete(ASKED_KEY)  # from now on a page may queue the next one
+    if not client.set(RUNNING_KEY, "1", nx=True, ex=ASK_SECONDS):
+        return None
+    try:
+        popped = client.zpopmin(WANTED_KEY)
+        if not popped:
+            return None
+        member = popped[0][0].decode()
+        name, arguments, language = json.loads(member)
+        shared_id = Shared(name, arguments).id(language)
+        stored = _redis().get(_keys(shared_id)["meta"])
+        if stored is not None and tuple(json.loads(stored)[0]) == data_stamp():
+            return member  # computed meanwhile (by a page that could not wait): nothing to do
+        with translation.override(language), _one_core():
+            entry = _run(data_stamp(), lambda: _RECIPES[name](**arguments))
+        _store_shared(shared_id, entry)
+        pause = PAUSE_FACTOR * entry.duration
+        if pause > 0:
+            client.set(PAUSE_KEY, "1", px=max(1, int(pause * 1000)))
+        return member
+    finally:
+        client.delete(RUNNING_KEY)
+
+
+def kept[T](
+    key: Hashable,
+    compute: Callable[[], T],
+    *,
+    allow_stale: bool = True,
+    shared: Shared | None = None,
+) -> Kept:
     """The result for `key`: kept and fresh, kept and stale (see the module docstring; not with
     allow_stale=False, for figures something is decided on, such as reminders), or computed
-    now."""
-    full_key = (key, translation.get_language(), connection.alias)
+    now. With `shared`, the worker recomputes it and every process reads the stored result."""
+    language = translation.get_language()
+    full_key = (key, language, connection.alias)
     stamp = data_stamp()
     entry = _get(full_key)
     if entry is not None and entry.stamp == stamp:
         return entry
+    shared_id = None
+    if shared is not None and settings.FIGURES_REFRESH_IN_WORKER:
+        shared_id = shared.id(language)
+        newer = _shared_newer(shared_id, entry)
+        if newer is not None:
+            _put(full_key, newer)
+            entry = _get(full_key) or newer
+            if entry.stamp == stamp:
+                return entry
     if entry is not None and allow_stale and _stale_allowed(entry):
-        if _age(entry) >= _refresh_after(entry) and full_key not in _computing:
+        due = _age(entry) >= _refresh_after(entry) and full_key not in _computing
+        if due and (shared_id is None or not _ask_worker(shared, language, entry)):
             _refresh_in_background(full_key, compute)
         return replace(entry, stale=True)
-    return _compute_once(full_key, stamp, compute, allow_stale=allow_stale)
+    entry = _compute_once(full_key, stamp, compute, allow_stale=allow_stale)
+    if shared_id is not None:
+        _store_shared(shared_id, entry)  # the other processes need not compute it again
+    return entry
 
 
-def remembered[T](key: Hashable, compute: Callable[[], T], *, allow_stale: bool = True) -> T:
+def remembered[T](
+    key: Hashable, compute: Callable[[], T], *, allow_stale: bool = True, shared=None
+) -> T:
     """The value of `kept(key, compute)`."""
-    return kept(key, compute, allow_stale=allow_stale).value  # type: ignore[return-value]
+    return kept(key, compute, allow_stale=allow_stale, shared=shared).value  # type: ignore[return-value]
 
 
 def forget() -> None:
@@ -206,3 +409,11 @@ def forget() -> None:
     with _lock:
         _entries.clear()
         _pause_until = 0.0
+
+
+def forget_shared() -> None:
+    """Drop every result stored for the processes and the worker's list (a fresh start)."""
+    client = _redis()
+    keys = list(client.scan_iter(f"{KEY_PREFIX}:*", count=1000))
+    if keys:
+        client.delete(*keys)

@@ -46,6 +46,17 @@ def rebuild(self, year: int | None = None) -> bool:
     return audit.rebuild(audit.by_task(self.request), year=year)
 
 
+@shared_task(
+    name="reports.refresh_figures", ignore_result=True, soft_time_limit=240, time_limit=300
+)
+def refresh_figures() -> str | None:
+    """Recompute the figures pages showed stale longest ago, for every web process
+    (reports.figures_cache). Not retried: the next page that shows them stale asks again."""
+    from reports import figures_cache, selectors  # noqa: F401 (selectors registers its recipes)
+
+    return figures_cache.refresh_next()
+
+
 @shared_task(name="reports.fail_stale_exports", soft_time_limit=240, time_limit=300, **RETRY)
 def fail_stale_exports() -> int:
     """Mark failed the exports whose worker died (see reports.exports.exports_fail_stale)."""

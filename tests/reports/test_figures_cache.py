@@ -174,3 +174,18 @@ def test_every_statement_on_a_watched_table_changes_the_stamp(table):
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE false")  # noqa: S608 - fixed names
     assert figures_cache.data_stamp() != before
+
+
+def test_a_dashboard_read_back_from_the_workers_store_is_the_same_dashboard():
+    import pickle
+
+    _records()
+    for commune in {c.commune for c in Contribution.objects.select_related("commune")}:
+        DesignationFactory(commune=commune)
+    outbox_drain()
+    dashboard = selectors.dashboard(Period("year", 2024), today=TODAY)
+    assert dashboard.communes and dashboard.support.total.cumulative > 0
+    again = pickle.loads(pickle.dumps(dashboard, protocol=pickle.HIGHEST_PROTOCOL))
+    for name in selectors.Dashboard.__dataclass_fields__:
+        assert getattr(again, name) == getattr(dashboard, name), name
+    assert again.markers == dashboard.markers

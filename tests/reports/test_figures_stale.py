@@ -8,6 +8,7 @@ import time
 
 import pytest
 from django.db import connections
+from django.utils import translation
 
 from partners.models import Membership
 from partners.services import membership_create
@@ -184,3 +185,96 @@ def test_the_process_pauses_after_a_background_refresh(monkeypatch):
     assert figures_cache.kept("second", second).stale  # no refresh during the pause
     time.sleep(0.2)
     assert second.calls == 1
+
+
+@pytest.fixture
+def shared(settings):
+    """Figures recomputed by the worker (here: refresh_next called as the task would)."""
+    settings.FIGURES_REFRESH_IN_WORKER = True
+    client = figures_cache._redis()
+    marks = (
+        figures_cache.RUNNING_KEY,
+        figures_cache.PAUSE_KEY,
+        figures_cache.ASKED_KEY,
+        figures_cache.WANTED_KEY,
+    )
+    client.delete(*marks)
+    computations = {}
+    for name in ("probe", "other"):
+        computations[name] = Counter(pause=0.05)
+        figures_cache.recipe(name)(computations[name])
+    yield computations, client
+    client.delete(*marks)
+    for name in computations:
+        client.delete(*figures_cache._keys(figures_cache.Shared(name, {}).id("vi")).values())
+
+
+def _shown_stale(name: str, compute) -> figures_cache.Kept:
+    """A page shows `name` (computed now, in this process), the data changes, and a page shows
+    it again: stale, and listed for the worker."""
+    recipe = figures_cache.Shared(name, {})
+    figures_cache.kept(name, compute, shared=recipe)
+    _change()
+    shown = figures_cache.kept(name, compute, shared=recipe)
+    assert shown.stale
+    return shown
+
+
+def test_the_worker_refreshes_the_result_shown_longest_ago_first(shared, monkeypatch):
+    computations, client = shared
+    reads = []
+    loads = figures_cache.pickle.loads
+    monkeypatch.setattr(figures_cache.pickle, "loads", lambda blob: reads.append(1) or loads(blob))
+    with translation.override("vi"):
+        _shown_stale("probe", computations["probe"])  # computed first: older
+        time.sleep(0.05)
+        _shown_stale("other", computations["other"])
+        client.delete(figures_cache.ASKED_KEY)
+        assert client.zcard(figures_cache.WANTED_KEY) == 2
+        assert '"probe"' in figures_cache.refresh_next()
+        assert computations["probe"].calls == 2 and computations["other"].calls == 1
+        # Every process now takes the worker's result instead of computing.
+        figures_cache.forget()
+        answer = figures_cache.kept(
+            "probe", computations["probe"], shared=figures_cache.Shared("probe", {})
+        )
+        assert not answer.stale and answer.value[0] == 2
+        assert computations["probe"].calls == 2
+        # Read from Redis once: the kept copy is as new as the stored one from then on.
+        _change()
+        for _ in range(3):
+            figures_cache.kept(
+                "probe", computations["probe"], shared=figures_cache.Shared("probe", {})
+            )
+        assert len(reads) == 1
+
+
+def test_the_worker_rests_after_a_refresh_and_runs_one_at_a_time(shared, monkeypatch):
+    computations, client = shared
+    monkeypatch.setattr(figures_cache, "PAUSE_FACTOR", 1000)  # 1000 × 0,05 s
+    with translation.override("vi"):
+        _shown_stale("probe", computations["probe"])
+        client.delete(figures_cache.ASKED_KEY)
+        assert figures_cache.refresh_next()
+        assert 45 < client.pttl(figures_cache.PAUSE_KEY) / 1000 < 120  # it took ≥ 0,05 s
+        # Resting: a page showing stale figures lists them but queues no task.
+        _shown_stale("other", computations["other"])
+        assert not client.exists(figures_cache.ASKED_KEY)
+        assert client.zcard(figures_cache.WANTED_KEY) == 1
+
+        client.delete(figures_cache.PAUSE_KEY)
+        client.set(figures_cache.RUNNING_KEY, "another")
+        assert figures_cache.refresh_next() is None  # the running one goes on
+        assert computations["other"].calls == 1
+
+
+def test_without_redis_the_web_process_refreshes_in_its_own_thread(shared, settings):
+    computations, _client = shared
+    compute, recipe = computations["probe"], figures_cache.Shared("probe", {})
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    with translation.override("vi"):
+        assert figures_cache.kept("k", compute, shared=recipe).value[0] == 1
+        _change()
+        assert figures_cache.kept("k", compute, shared=recipe).stale
+        _wait_for(lambda: compute.calls == 2)
+        _wait_for(lambda: not figures_cache.kept("k", compute, shared=recipe).stale)
