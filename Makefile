@@ -29,8 +29,9 @@ bench: install  ## national-scale benchmarks into BENCHMARKS.md (SCALE=small|med
 
 USERS ?= 50
 MINUTES ?= 10
-bench-load: install  ## the issue #7 load scenario alone, on the data of the last `make bench`
-	$(PY) -m bench load --users $(USERS) --minutes $(MINUTES)
+PACE ?= human
+bench-load: install  ## the issue #7 load scenario alone, on the data of the last `make bench` (PACE=human|stress)
+	$(PY) -m bench load --users $(USERS) --minutes $(MINUTES) --pace $(PACE)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,7 @@
 """Command line of the benchmark suite.
 
     python -m bench run [--scale small|medium|full] [--out BENCHMARKS.md] [--reuse-data]
-    python -m bench load [--users 50] [--minutes 10] [--out BENCHMARKS.md]
+    python -m bench load [--users 50] [--minutes 10] [--pace human|stress] [--out BENCHMARKS.md]
 
 The benchmark never touches your data: it works in its own database, DATABASE_URL's name with
 `_bench` appended (created and migrated when missing), or BENCH_DATABASE_URL when set; without
@@ -95,6 +95,7 @@ def run_all(
                 users_path=users_path,
                 services=services,
                 log=log,
+                pace=scale.load_pace,
             ),
         }
         for name, step in plan.items():
@@ -162,6 +163,12 @@ def main(argv: list[str]) -> int:
     load.add_argument("--users", type=int, default=50)
     load.add_argument("--minutes", type=float, default=10)
     load.add_argument("--out", type=Path, default=BASE_DIR / "BENCHMARKS.md")
+    load.add_argument(
+        "--pace",
+        choices=["human", "stress"],
+        default="human",
+        help="how fast the simulated people go (bench/locust_common.py PACES)",
+    )
     args = parser.parse_args(argv)
 
     # A stopped run stops the worker, web server and children it started (ExitStack).
@@ -203,6 +210,7 @@ def main(argv: list[str]) -> int:
             users_path=users_path,
             services=procs.Services(stack, folder),
             log=print,
+            pace=args.pace,
         )
     replace_load_section(args.out, results, command)
     for row in results.rows:

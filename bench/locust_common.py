@@ -8,6 +8,30 @@ import re
 LOAD_DASHBOARD_PERIODS = [("year", 1), ("quarter", 1), ("quarter", 3), ("month", 6)]
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
+# How fast the simulated people go, in seconds (BENCH_PACE). "human": a page read or a choice
+# made every 3–10 s, and 5–15 s to fill a form in between loading it and sending it (a liaison
+# on a phone takes longer still). "stress": 1–3 s between requests and forms sent the moment
+# they load, about the rate where the 2 cores of the bench machine saturate.
+PACES = {
+    "human": {"think": (3, 10), "fill": (5, 15)},
+    "stress": {"think": (1, 3), "fill": (0, 0)},
+}
+
+
+def pace() -> dict:
+    name = os.environ.get("BENCH_PACE", "human")
+    return {"name": name, **PACES[name]}
+
+
+def describe_pace(name: str) -> str:
+    think, fill = PACES[name]["think"], PACES[name]["fill"]
+    text = f"each waiting {think[0]}–{think[1]} s between tasks"
+    if fill[1]:
+        text += f" and taking {fill[0]}–{fill[1]} s to fill a form before sending it"
+    else:
+        text += ", forms sent as soon as they load"
+    return text
+
 
 def users() -> dict:
     with open(os.environ["BENCH_USERS"]) as handle:

@@ -3,24 +3,27 @@
 Liaisons fill in the real forms (GET the form, POST it with its CSRF token) for their own
 communes and agency, dated today; province staff read the dashboard, commune pages and lists.
 A saved form answers with a redirect to the record; a form shown again is counted as a failure.
+How fast they go is BENCH_PACE's (bench.locust_common.PACES).
 """
 
 import itertools
 import random
 import re
 
+import gevent
 from locust import HttpUser, between, task
 
-from bench.locust_common import CSRF, LOAD_DASHBOARD_PERIODS, get_page, login, users
+from bench.locust_common import CSRF, LOAD_DASHBOARD_PERIODS, get_page, login, pace, users
 
 USERS = users()
+PACE = pace()
 _liaisons = itertools.cycle(USERS["liaisons"])
 ERRORS = re.compile(r'class="[^"]*invalid-feedback[^"]*"[^>]*>([^<]+)<|alert-danger[^>]*>([^<]+)<')
 
 
 class Liaison(HttpUser):
     weight = 3
-    wait_time = between(1, 3)
+    wait_time = between(*PACE["think"])
 
     def on_start(self):
         self.me = next(_liaisons)
@@ -32,6 +35,8 @@ class Liaison(HttpUser):
         if not token:
             return  # the form did not load: that failure is already counted
         data["csrfmiddlewaretoken"] = token.group(1)
+        if PACE["fill"][1]:
+            gevent.sleep(random.uniform(*PACE["fill"]))  # filling the form in
         with self.client.post(path, data=data, name=name, catch_response=True) as response:
             if response.status_code != 200 or response.url.rstrip("/").endswith("/new"):
                 found = ERRORS.findall(response.text)
@@ -83,7 +88,7 @@ class Liaison(HttpUser):
 
 class ProvinceStaff(HttpUser):
     weight = 1
-    wait_time = between(1, 3)
+    wait_time = between(*PACE["think"])
 
     def on_start(self):
         login(self.client, random.choice(USERS["province"]), USERS["password"])

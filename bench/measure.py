@@ -645,14 +645,25 @@ def drift_cells() -> int:
 
 
 def measure_load(
-    results: Results, *, users_count: int, seconds: int, users_path: Path, services, log
+    results: Results,
+    *,
+    users_count: int,
+    seconds: int,
+    users_path: Path,
+    services,
+    log,
+    pace: str = "human",
 ) -> None:
     folder = services.folder
     from programme.models import Contribution, RollupOutbox, Visit
 
     users = json.loads(users_path.read_text())
     before = (Contribution.objects.count(), Visit.objects.count())
-    env = {"BENCH_USERS": str(users_path)}
+    env = {"BENCH_USERS": str(users_path), "BENCH_PACE": pace}
+    # Every run starts as a fresh deployment: no figures stored by an earlier run's worker.
+    from reports.figures_cache import forget_shared
+
+    forget_shared()
     worker = services.worker()
     with services.web("load") as (base, web):
         procs.warm_up(
@@ -665,6 +676,7 @@ def measure_load(
             urls=["/", "/contributions/", "/contributions/new/", *load_dashboards()],
             rounds=2,
         )
+        cpu_before, clock = procs.cpu_seconds(), time.monotonic()
         stats = procs.locust(
             "locustfile_load.py",
             host=base,
@@ -674,6 +686,7 @@ def measure_load(
             name="load",
             env=env,
         )
+        cpu_after, elapsed = procs.cpu_seconds(), time.monotonic() - clock
         results.memory["gunicorn (after the load scenario)"] = _mib(procs.tree_rss_mib(web.pid))
         results.memory["Celery worker (after the load scenario)"] = _mib(
             procs.tree_rss_mib(worker.pid)
@@ -692,11 +705,19 @@ def measure_load(
         "saved": saved,
         "drift": drift,
         "pending": pending,
+        "pace": pace,
+        # Share of one core each group of processes used during the scenario (2 cores = 200 %).
+        "cpu": {
+            group: 100 * (cpu_after[group] - cpu_before[group]) / elapsed
+            for group in procs.CPU_GROUPS
+        },
     }
     section = "issue #7: load held"
     what = f"{users_count} users for " + (
         f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
     )
+    if pace != "human":
+        what += f" ({pace} pace)"
     results.add(
         section,
         f"{what}: errors",
@@ -705,13 +726,14 @@ def measure_load(
         "0",
         total["failures"] == 0,
     )
+    # The 300 ms target is for people's pace; the stress pace measures where the machine stands.
     results.add(
         section,
         f"{what}: p95 of every request",
         total["p95"],
         shown_ms(total["p95"], seconds),
-        "< 300 ms",
-        below(total["p95"], 300),
+        "< 300 ms" if pace == "human" else "(capacity, no target)",
+        below(total["p95"], 300) if pace == "human" else True,
         f"{total['rps']:.1f} req/s; saved {saved[0]} contributions, {saved[1]} visits",
     )
     results.add(

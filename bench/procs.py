@@ -37,6 +37,41 @@ def child_env(**overrides: str) -> dict[str, str]:
     }
 
 
+CPU_GROUPS = ("web (gunicorn)", "Celery worker", "PostgreSQL", "Redis", "load generator (locust)")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each group of processes on this machine.
+
+    Ended processes count too: a PostgreSQL backend's time is added to its postmaster's children
+    when it exits, and locust's to this process's once `locust()` has waited for it. The
+    difference of two calls is what each group used in between.
+    """
+    totals = dict.fromkeys(CPU_GROUPS, 0.0)
+    for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        times = proc.info["cpu_times"]
+        if times is None:
+            continue
+        command = " ".join(proc.info["cmdline"] or [])
+        name = proc.info["name"] or ""
+        own = times.user + times.system
+        reaped = times.children_user + times.children_system
+        if proc.pid == os.getpid():
+            group, seconds = "load generator (locust)", reaped
+        elif "gunicorn" in command:
+            group, seconds = "web (gunicorn)", own
+        elif "celery" in command and "worker" in command:
+            group, seconds = "Celery worker", own
+        elif name.startswith("postgres") or command.startswith("postgres"):
+            group, seconds = "PostgreSQL", own + reaped
+        elif name.startswith("redis-server"):
+            group, seconds = "Redis", own
+        else:
+            continue
+        totals[group] += seconds
+    return totals
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -84,10 +119,11 @@ def gunicorn(*, workers: int = 2, threads: int = 4, log: Path):
             "120",
             "--graceful-timeout",
             "5",
-            # Idle keep-alive connections outlive a simulated user's 1–3 s pause: otherwise the
-            # server closes one just as the client reuses it, and the reset counts as an error.
+            # Idle keep-alive connections outlive a simulated user's longest pause (15 s to fill
+            # a form in): otherwise the server closes one just as the client reuses it, and the
+            # reset counts as an error.
             "--keep-alive",
-            "10",
+            "30",
             "--access-logfile",
             "-",
         ],

@@ -13,6 +13,13 @@ from bench.measure import Results
 LOAD_START, LOAD_END = "<!-- load:start -->", "<!-- load:end -->"
 
 
+def _markers(pace: str) -> tuple[str, str]:
+    """Each pace has its own section: a `bench load --pace stress` keeps the human one."""
+    if pace == "human":
+        return LOAD_START, LOAD_END
+    return f"<!-- load-{pace}:start -->", f"<!-- load-{pace}:end -->"
+
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -69,13 +76,18 @@ def pages_table(results: Results) -> list[str]:
 
 
 def load_section(results: Results, command: str) -> list[str]:
+    from bench.locust_common import describe_pace
+
     load = results.load
+    pace = load.get("pace", "human")
+    start, end = _markers(pace)
+    title = "## Load held (issue #7)" if pace == "human" else f"## Load at the {pace} pace"
     lines = [
-        LOAD_START,
-        "## Load held (issue #7)",
+        start,
+        title,
         "",
         f"`{command}` — {load['users']} users (3 agency liaisons for 1 province staff) for "
-        f"{load['seconds']} s, each waiting 1–3 s; liaisons log in and save contributions "
+        f"{load['seconds']} s, {describe_pace(pace)}; liaisons log in and save contributions "
         "and Party-cell visits through the real forms (CSRF included), province staff read "
         "the dashboard, commune pages and lists; a real Celery worker drains the outbox. "
         f"Saved: {load['saved'][0]} contributions, {load['saved'][1]} visits. Afterwards: "
@@ -90,7 +102,14 @@ def load_section(results: Results, command: str) -> list[str]:
             f"| {name} | {stats['requests']} | {stats['failures']} | "
             f"{_ms(stats['p50'])} | {_ms(stats['p95'])} | {stats['rps']:.1f} |"
         )
-    lines.append(LOAD_END)
+    if load.get("cpu"):
+        shares = ", ".join(f"{group} {share:.0f} %" for group, share in load["cpu"].items())
+        lines += [
+            "",
+            f"CPU used during the scenario, in % of one core ({os.cpu_count()} cores = "
+            f"{100 * (os.cpu_count() or 1)} %): {shares}.",
+        ]
+    lines.append(end)
     return lines
 
 
@@ -145,6 +164,12 @@ def write(
     ]
     if results.load:
         lines += [*load_section(results, command), ""]
+    # A section written by `bench load --pace stress` is kept, with the command it names.
+    if path.exists() and results.load.get("pace") != "stress":
+        start, end = _markers("stress")
+        kept = re.search(re.escape(start) + ".*?" + re.escape(end), path.read_text(), re.S)
+        if kept:
+            lines += [kept.group(0), ""]
     path.write_text("\n".join(lines))
 
 
@@ -152,7 +177,8 @@ def replace_load_section(path: Path, results: Results, command: str) -> None:
     """`bench load` rewrites only its own section of an existing BENCHMARKS.md."""
     section = "\n".join(load_section(results, command))
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(LOAD_START) + ".*?" + re.escape(LOAD_END), re.S)
+    start, end = _markers(results.load.get("pace", "human"))
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _m: section, text)
     else:

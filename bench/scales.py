@@ -20,6 +20,7 @@ class Scale:
     page_seconds: int  # each locust run of the page measurements
     load_users: int  # the #7 load scenario
     load_seconds: int
+    load_pace: str = "human"  # bench.locust_common.PACES
 
 
 ITEMS_PER_PLAN = 3

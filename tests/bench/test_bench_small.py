@@ -22,6 +22,7 @@ TINY = dataclasses.replace(
     page_seconds=8,
     load_seconds=6,
     load_users=4,
+    load_pace="stress",  # people's pace fills a form in for 5–15 s: nothing would be saved
 )
 
 
@@ -109,12 +110,15 @@ def test_every_measurement_runs_and_writes_its_figures(seeded, tmp_path):
     assert results.load["stats"]["Aggregated"]["failures"] == 0
     assert sum(results.load["saved"]) > 0
     assert results.load["drift"] == 0 and results.load["pending"] == 0
+    assert results.load["pace"] == "stress"
+    assert results.load["cpu"]["web (gunicorn)"] > 0 and results.load["cpu"]["PostgreSQL"] > 0
     # Memory of every process was measured.
     assert len(results.memory) >= 4
 
     text = out.read_text()
-    for heading in ("# Benchmarks", "## Results", "## Pages", "## Memory", "## Load held"):
+    for heading in ("# Benchmarks", "## Results", "## Pages", "## Memory", "## Load at the stress"):
         assert heading in text
+    assert "forms sent as soon as they load" in text and "CPU used during the scenario" in text
     assert "| PostgreSQL | " in text and "| cores | " in text
     table = [
         line
