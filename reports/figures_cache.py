@@ -25,8 +25,10 @@ instead (FIGURES_REFRESH_IN_WORKER, on by default): a computation of seconds ins
 process held the interpreter lock against that process's requests and tripled their slowest
 times under load. The worker stores each result in Redis, once for every web process; a web
 process whose kept result is older takes the stored one (one small read per stale request to
-see whether there is one). The worker also rests PAUSE_FACTOR times each refresh's time, for
-all keys together. Without Redis or a broker the process refreshes in its own thread as above.
+see whether there is one). The worker refreshes the result shown longest ago first, one at a
+time, then rests WORKER_PAUSE_FACTOR times that refresh's time before the next (which it queues
+itself while results are listed). Without Redis or a broker the process refreshes in its own
+thread as above.
 """
 
 import contextlib
@@ -60,6 +62,10 @@ REFRESH_FACTOR = 20
 # PAUSE_FACTOR × d seconds: refreshes take at most a quarter of one thread's time, whatever the
 # number of periods being read while records keep changing.
 PAUSE_FACTOR = 3
+# The worker's refreshes of shared results (one for all web processes, outside them) rest as
+# long as each took: at most half of one core, so that 16 national dashboards of about ten
+# seconds each all get recomputed well within FIGURES_STALE_SECONDS.
+WORKER_PAUSE_FACTOR = 1
 WAIT_SECONDS = 120  # how long a request waits for the same computation run by another thread
 
 
@@ -263,7 +269,7 @@ def _store_shared(shared_id: str, entry: Kept) -> None:
         pipe.set(keys["value"], blob, ex=ttl)
         pipe.set(keys["meta"], meta, ex=ttl)
         pipe.execute()
-    except (redis.RedisError, pickle.PicklingError, TypeError, AttributeError):
+    except Exception:  # noqa: BLE001 (sharing is an optimisation: never fail a page for it)
         logger.warning("could not share the figures %s", shared_id, exc_info=True)
 
 
@@ -331,6 +337,21 @@ def _one_core():
             cursor.execute("RESET max_parallel_workers_per_gather")
 
 
+def _next_after(client: redis.Redis, pause: float) -> None:
+    """Queue the next refresh for the end of the rest when results are still listed, so that
+    every listed result gets its turn even while few pages are being read."""
+    from celery import current_app
+
+    if client.zcard(WANTED_KEY) and client.set(ASKED_KEY, "1", nx=True, ex=ASK_SECONDS):
+        try:
+            current_app.send_task(
+                "reports.refresh_figures", countdown=pause, ignore_result=True, retry=False
+            )
+        except Exception:  # noqa: BLE001 (a page will ask again)
+            client.delete(ASKED_KEY)
+            logger.warning("could not queue the next figures refresh", exc_info=True)
+
+
 def refresh_next() -> str | None:
     """The worker's side: recompute the listed result shown longest ago and store it for every
     web process, then rest. Returns its recipe, or None when another refresh was running (that
@@ -352,9 +373,10 @@ def refresh_next() -> str | None:
         with translation.override(language), _one_core():
             entry = _run(data_stamp(), lambda: _RECIPES[name](**arguments))
         _store_shared(shared_id, entry)
-        pause = PAUSE_FACTOR * entry.duration
+        pause = WORKER_PAUSE_FACTOR * entry.duration
         if pause > 0:
             client.set(PAUSE_KEY, "1", px=max(1, int(pause * 1000)))
+        _next_after(client, pause)
         return member
     finally:
         client.delete(RUNNING_KEY)

@@ -833,6 +833,10 @@ class Dashboard:
     communes: list[CommuneRow]
     charts: dict
 
+    # Its fields only: the cached properties below are filled by requests while the worker's
+    # copy may be pickled in another thread.
+    __reduce__ = _reduce_by_fields
+
     # Computed once: a kept dashboard (reports.figures_cache) serves many requests.
     @cached_property
     def markers(self) -> list[dict]:

@@ -251,7 +251,7 @@ def test_the_worker_refreshes_the_result_shown_longest_ago_first(shared, monkeyp
 
 def test_the_worker_rests_after_a_refresh_and_runs_one_at_a_time(shared, monkeypatch):
     computations, client = shared
-    monkeypatch.setattr(figures_cache, "PAUSE_FACTOR", 1000)  # 1000 × 0,05 s
+    monkeypatch.setattr(figures_cache, "WORKER_PAUSE_FACTOR", 1000)  # 1000 × 0,05 s
     with translation.override("vi"):
         _shown_stale("probe", computations["probe"])
         client.delete(figures_cache.ASKED_KEY)
