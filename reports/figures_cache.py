@@ -223,7 +223,11 @@ class Shared:
     arguments: dict
 
     def id(self, language: str | None) -> str:
-        text = json.dumps([self.name, self.arguments, language], sort_keys=True, default=str)
+        # The database too: two databases (a bench beside a development one) may share a Redis.
+        database = connection.settings_dict["NAME"]
+        text = json.dumps(
+            [database, self.name, self.arguments, language], sort_keys=True, default=str
+        )
         return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -366,6 +370,9 @@ def refresh_next() -> str | None:
             return None
         member = popped[0][0].decode()
         name, arguments, language = json.loads(member)
+        if name not in _RECIPES:
+            logger.error("no figures recipe %r: dropped from the refresh list", name)
+            return None
         shared_id = Shared(name, arguments).id(language)
         stored = _redis().get(_keys(shared_id)["meta"])
         if stored is not None and tuple(json.loads(stored)[0]) == data_stamp():

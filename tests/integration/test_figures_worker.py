@@ -26,7 +26,7 @@ def in_worker(settings, monkeypatch):
     settings.FIGURES_REFRESH_SECONDS = 0
     settings.FIGURES_REFRESH_IN_WORKER = True
     monkeypatch.setattr(figures_cache, "REFRESH_FACTOR", 0)
-    figures_cache._redis().delete(figures_cache.RUNNING_KEY, figures_cache.PAUSE_KEY)
+    figures_cache.forget_shared()  # nothing stored by an earlier test's figures
     figures_cache.forget()
     computed = []
     compute = selectors._compute_dashboard

@@ -188,9 +188,15 @@ def test_the_process_pauses_after_a_background_refresh(monkeypatch):
 
 
 @pytest.fixture
-def shared(settings):
-    """Figures recomputed by the worker (here: refresh_next called as the task would)."""
+def shared(settings, monkeypatch):
+    """Figures recomputed by the worker (here: refresh_next called as the task would; the
+    tasks are recorded, not sent, so that a worker left running by another test cannot take
+    them: the real worker's way is tests/integration/test_figures_worker.py)."""
     settings.FIGURES_REFRESH_IN_WORKER = True
+    from celery import current_app
+
+    monkeypatch.setattr(current_app, "send_task", lambda *args, **kwargs: None)
+    figures_cache.forget_shared()
     client = figures_cache._redis()
     marks = (
         figures_cache.RUNNING_KEY,
