@@ -374,11 +374,12 @@ def refresh_next() -> str | None:
             logger.error("no figures recipe %r: dropped from the refresh list", name)
             return None
         shared_id = Shared(name, arguments).id(language)
-        stored = _redis().get(_keys(shared_id)["meta"])
-        if stored is not None and tuple(json.loads(stored)[0]) == data_stamp():
+        stamp = data_stamp()
+        stored = client.get(_keys(shared_id)["meta"])
+        if stored is not None and tuple(json.loads(stored)[0]) == stamp:
             return member  # computed meanwhile (by a page that could not wait): nothing to do
         with translation.override(language), _one_core():
-            entry = _run(data_stamp(), lambda: _RECIPES[name](**arguments))
+            entry = _run(stamp, lambda: _RECIPES[name](**arguments))
         _store_shared(shared_id, entry)
         pause = WORKER_PAUSE_FACTOR * entry.duration
         if pause > 0:
