@@ -619,9 +619,10 @@ def measure_import(results: Results, scale: Scale, users: dict, folder: Path, lo
 
 
 def drift_cells() -> int:
-    """Cells where the rollups differ from the raw sums: every year, and the open difficulties
-    (compared here without taking the refresh's per-commune locks)."""
-    from reports.rollups import SPECS, rollups_drift
+    """Cells where the rollups differ from the raw sums: every year, the open difficulties
+    (compared here without taking the refresh's per-commune locks), and rows of the national
+    summaries that differ from the contribution rollup."""
+    from reports.rollups import SPECS, rollups_drift, summaries_drift
 
     first = settings.PROGRAMME_START_DATE.year
     total = 0
@@ -641,7 +642,7 @@ def drift_cells() -> int:
                   IS DISTINCT FROM (COALESCE(stored.open_count, 0), stored.median_raised_on)"""
         )
         total += cursor.fetchone()[0]
-    return total
+    return total + sum(summaries_drift().values())
 
 
 def measure_load(

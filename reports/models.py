@@ -71,6 +71,58 @@ class ContributionRollup(models.Model):
         return f"{self.month:%m/%Y} · {self.commune_id} · {self.total_value}"
 
 
+class SupportByMonth(models.Model):
+    """Contribution rollups summed over every commune: one row per (month, area, form, status).
+
+    Kept equal to reports_contributionrollup by database triggers (migration 0007), in the
+    transaction that changes the rollup. The national dashboard reads its totals, charts and
+    kinds from these few thousand rows instead of millions of rollup rows.
+    """
+
+    month = models.DateField(_("reporting month"))
+    area = models.CharField(_("area"), max_length=10)
+    form = models.CharField(_("form"), max_length=8)
+    status = models.CharField(_("status"), max_length=10)
+    total_value = models.DecimalField(_("total value (đồng)"), max_digits=20, decimal_places=0)
+    count = models.PositiveIntegerField(_("number"))
+
+    class Meta:
+        verbose_name = _("support by month")
+        verbose_name_plural = _("support by month")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "area", "form", "status"], name="supportbymonth_cell"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%m/%Y} · {self.area} · {self.total_value}"
+
+
+class DeliveredByCommuneYear(models.Model):
+    """Delivered support of a commune in a calendar year of reporting months.
+
+    Kept equal to the delivered rows of reports_contributionrollup by database triggers
+    (migration 0007). The dashboard's cumulative column reads whole years from here and only the
+    months of partial years from the rollup.
+    """
+
+    commune = _ref(AdminUnit, _("commune"), indexed=False)
+    year = models.PositiveSmallIntegerField(_("year"))
+    total_value = models.DecimalField(_("total value (đồng)"), max_digits=20, decimal_places=0)
+    count = models.PositiveIntegerField(_("number"))
+
+    class Meta:
+        verbose_name = _("delivered support by commune and year")
+        verbose_name_plural = _("delivered support by commune and year")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "commune"], name="deliveredbycommuneyear_cell")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} · {self.commune_id} · {self.total_value}"
+
+
 class VisitRollup(models.Model):
     month = models.DateField(_("reporting month"))
     commune = _ref(AdminUnit, _("commune"), indexed=False)

@@ -279,10 +279,12 @@ def rollups_rebuild(
             if not any(rollups_drift(spec, year=year) for spec in SPECS.values()):
                 logger.info("rollups rebuild of %s skipped: the other run did it", year or "all")
                 return False
+        cursor.execute("SET LOCAL reports.summaries_by_caller = 'on'")
         if year is None:
             _rebuild_everything(cursor, progress)
         else:
             _rebuild_months(cursor, scope, first_month, last_month, progress)
+        summaries_recompute(cursor, first_month, last_month)
     if year is not None:
         # Outside the rebuild's transaction and in chunks: one advisory lock per commune, for
         # 10.000 communes at once, would exceed PostgreSQL's lock table.
@@ -463,4 +465,75 @@ def rollups_reconcile(*, years: Iterable[int]) -> dict[str, int]:
             changed[:5],
         )
     repaired["open_difficulties"] = len(changed)
+    repaired["summaries"] = sum(summaries_repair().values())
     return repaired
+
+
+# --- National summaries of the contribution rollup (kept by triggers, migration 0007) ----------
+
+SUMMARIES = {
+    "reports_supportbymonth": (
+        ("month", "area", "form", "status", "total_value", "count"),
+        "SELECT month, area, form, status, SUM(total_value), SUM(count) "
+        "FROM reports_contributionrollup WHERE {within} GROUP BY 1, 2, 3, 4",
+    ),
+    "reports_deliveredbycommuneyear": (
+        ("year", "commune_id", "total_value", "count"),
+        "SELECT EXTRACT(YEAR FROM month)::int, commune_id, SUM(total_value), SUM(count) "
+        "FROM reports_contributionrollup WHERE status = 'delivered' AND {within} GROUP BY 1, 2",
+    ),
+}
+
+
+def summaries_drift() -> dict[str, int]:
+    """Rows of each summary table that differ from the sums of the contribution rollup."""
+    drift = {}
+    with connection.cursor() as cursor:
+        for table, (columns, fresh) in SUMMARIES.items():
+            fresh = fresh.format(within="TRUE")
+            stored = f"SELECT {', '.join(columns)} FROM {table}"
+            cursor.execute(
+                f"SELECT COUNT(*) FROM (({fresh} EXCEPT {stored}) "
+                f"UNION ALL ({stored} EXCEPT {fresh})) AS drift"
+            )
+            drift[table] = cursor.fetchone()[0]
+    return drift
+
+
+def summaries_recompute(cursor, first_month: date, last_month: date) -> None:
+    """Sum the summary rows of these months (whole years) again from the rollup, inside the
+    caller's transaction; the triggers stay off for the rest of it (a rebuild's millions of
+    rows cost less summed once than statement by statement)."""
+    cursor.execute("SET LOCAL reports.summaries_by_caller = 'on'")
+    # The triggers' lock: no drain sums between the DELETE and the INSERT.
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [SUMMARIES_LOCK])
+    for table, (columns, fresh) in SUMMARIES.items():
+        if "year" in columns:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE year BETWEEN %s AND %s",
+                [first_month.year, last_month.year],
+            )
+        else:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE month BETWEEN %s AND %s", [first_month, last_month]
+            )
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            + fresh.format(within="month BETWEEN %s AND %s"),
+            [first_month, last_month],
+        )
+
+
+def summaries_repair() -> dict[str, int]:
+    """Write the summary tables anew from the contribution rollup where they drifted (only a
+    disabled trigger or a hand edit can make them); returns the drift found."""
+    drift = summaries_drift()
+    if any(drift.values()):
+        first, last, _first_day, _last_day = _months_of(None)
+        with transaction.atomic(), connection.cursor() as cursor:
+            summaries_recompute(cursor, first, last)
+        logger.warning("rollup summaries repaired: %s", drift)
+    return drift
+
+
+SUMMARIES_LOCK = "reports:support_summaries"

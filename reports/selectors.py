@@ -342,17 +342,50 @@ def support_by_commune(windows: Windows) -> dict[int, Trio]:
     return {row["commune_id"]: _trio(row) for row in rows}
 
 
-# Every contribution figure of the dashboard in one query: the four aggregates of
-# support_figures, support_by_commune, support_by_quarter and support_by_year side by side
-# (GROUPING SETS over the same rows measured slower at national scale than this).
+# No month or year: the bounds of an empty range (BETWEEN is false for every value).
+NO_MONTHS = (date(2999, 12, 1), date(1900, 1, 1))
+NO_YEARS = (9999, 0)
+
+
+def split_by_years(first: date, last: date) -> tuple[tuple[int, int], list[tuple[date, date]]]:
+    """Months `first`…`last` as the whole calendar years among them (first year, last year;
+    NO_YEARS when none) and the ranges of months left over (at most two: before and after)."""
+    whole_first = first.year if first.month == 1 else first.year + 1
+    whole_last = last.year if last.month == 12 else last.year - 1
+    if whole_first > whole_last:
+        return NO_YEARS, [(first, last)] if first <= last else []
+    ranges = []
+    if first.year < whole_first:
+        ranges.append((first, date(first.year, 12, 1)))
+    if last.year > whole_last:
+        ranges.append((date(last.year, 1, 1), last))
+    return (whole_first, whole_last), ranges
+
+
+# Every contribution figure of the dashboard in one query. Totals, kinds and charts come from
+# the national monthly summary (a few thousand rows); the support of each commune from whole
+# years of the yearly summary plus the months of partial years from the rollup itself (both
+# summaries are kept by triggers, migration reports/0007).
 SUPPORT_SQL = """
     SELECT 'commune', commune_id, NULL, NULL, NULL, NULL::date, NULL::int,
-           COALESCE(SUM(total_value) FILTER (WHERE month BETWEEN %(p_first)s AND %(p_last)s), 0),
-           COALESCE(SUM(total_value) FILTER (WHERE month BETWEEN %(l_first)s AND %(l_last)s), 0),
-           COALESCE(SUM(total_value) FILTER (WHERE month BETWEEN %(c_first)s AND %(c_last)s), 0),
-           0, 0, 0
-    FROM reports_contributionrollup
-    WHERE month BETWEEN %(all_first)s AND %(all_last)s AND status = %(delivered)s
+           SUM(period), SUM(last_year), SUM(cumulative), 0, 0, 0
+    FROM (
+        SELECT commune_id,
+               COALESCE(SUM(total_value) FILTER (WHERE {p_months}), 0) AS period,
+               COALESCE(SUM(total_value) FILTER (WHERE {l_months}), 0) AS last_year,
+               COALESCE(SUM(total_value) FILTER (WHERE {c_months}), 0) AS cumulative
+        FROM reports_contributionrollup
+        WHERE status = %(delivered)s AND ({p_months} OR {l_months} OR {c_months})
+        GROUP BY commune_id
+        UNION ALL
+        SELECT commune_id,
+               COALESCE(SUM(total_value) FILTER (WHERE {p_years}), 0),
+               COALESCE(SUM(total_value) FILTER (WHERE {l_years}), 0),
+               COALESCE(SUM(total_value) FILTER (WHERE {c_years}), 0)
+        FROM reports_deliveredbycommuneyear
+        WHERE {p_years} OR {l_years} OR {c_years}
+        GROUP BY commune_id
+    ) AS parts
     GROUP BY commune_id
     UNION ALL
     SELECT 'kind', NULL, area, form, status, NULL, NULL,
@@ -362,28 +395,50 @@ SUPPORT_SQL = """
            COALESCE(SUM(count) FILTER (WHERE month BETWEEN %(p_first)s AND %(p_last)s), 0),
            COALESCE(SUM(count) FILTER (WHERE month BETWEEN %(l_first)s AND %(l_last)s), 0),
            COALESCE(SUM(count) FILTER (WHERE month BETWEEN %(c_first)s AND %(c_last)s), 0)
-    FROM reports_contributionrollup
+    FROM reports_supportbymonth
     WHERE month BETWEEN %(all_first)s AND %(all_last)s
     GROUP BY area, form, status
     UNION ALL
     SELECT 'month', NULL, area, NULL, NULL, month, NULL, SUM(total_value), 0, 0, 0, 0, 0
-    FROM reports_contributionrollup
+    FROM reports_supportbymonth
     WHERE month BETWEEN %(year_first)s AND %(year_last)s AND status = %(delivered)s
     GROUP BY month, area
     UNION ALL
     SELECT 'year', NULL, NULL, NULL, NULL, NULL, EXTRACT(YEAR FROM month)::int,
            SUM(total_value), 0, 0, 0, 0, 0
-    FROM reports_contributionrollup
+    FROM reports_supportbymonth
     WHERE month BETWEEN %(start)s AND %(year_last)s AND status = %(delivered)s
     GROUP BY EXTRACT(YEAR FROM month)::int
 """
+
+
+def _support_sql(windows: Windows) -> tuple[str, dict]:
+    """SUPPORT_SQL with each column's months split into whole years and months, and its
+    parameters."""
+    params: dict = {}
+    conditions = {}
+    for name, (first, last) in (
+        ("p", windows.current),
+        ("l", windows.last_year),
+        ("c", windows.cumulative),
+    ):
+        years, ranges = split_by_years(first, last)
+        params[f"{name}_y_first"], params[f"{name}_y_last"] = years
+        conditions[f"{name}_years"] = f"year BETWEEN %({name}_y_first)s AND %({name}_y_last)s"
+        tests = []
+        for index, (low, high) in enumerate(ranges or [NO_MONTHS]):
+            params[f"{name}_m{index}_first"], params[f"{name}_m{index}_last"] = low, high
+            tests.append(f"month BETWEEN %({name}_m{index}_first)s AND %({name}_m{index}_last)s")
+        conditions[f"{name}_months"] = f"({' OR '.join(tests)})"
+    return SUPPORT_SQL.format(**conditions), params
 
 
 def support_all(windows: Windows) -> tuple[Support, dict[int, Trio], dict, dict]:
     """support_figures, support_by_commune, support_by_quarter and support_by_year of the
     dashboard's period, from one query."""
     year, start = windows.period.year, windows.start
-    params = {
+    sql, params = _support_sql(windows)
+    params |= {
         "delivered": DELIVERED,
         "start": start,
         "year_first": date(year, 1, 1),
@@ -402,7 +457,7 @@ def support_all(windows: Windows) -> tuple[Support, dict[int, Trio], dict, dict]
     months: list[dict] = []
     years: dict[int, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(SUPPORT_SQL, params)
+        cursor.execute(sql, params)
         for tag, commune, area, form, status, month, row_year, *sums in cursor.fetchall():
             money, counts = sums[:3], [int(n) for n in sums[3:]]
             if tag == "commune":

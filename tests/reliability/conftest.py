@@ -208,6 +208,11 @@ def rollup_problems() -> list[str]:
         if (drift := rollups.rollups_drift(spec, year=None))
     ]
     problems += [
+        f"{table}: {count} rows differ from the contribution rollup"
+        for table, count in rollups.summaries_drift().items()
+        if count
+    ]
+    problems += [
         f"{name}: raw {raw} ≠ rollups {rolled}"
         for name, (raw, rolled) in raw_and_rollup_totals().items()
         if raw != rolled
