@@ -7,4 +7,4 @@ class ProgrammeConfig(AppConfig):
     verbose_name = _("Programme work records")
 
     def ready(self):
-        from programme import security  # noqa: F401  (connects the security log receivers)
+        from programme import lookups, security  # noqa: F401  (the `any` lookup; the security log receivers)

@@ -293,7 +293,7 @@ def rollups_rebuild(
     # dashboard's queries from the old, tiny tables (sorts spilled to disk at national scale).
     with connection.cursor() as cursor:
         tables = [spec.table for spec in SPECS.values()] + ["reports_opendifficulties"]
-        cursor.execute(f"ANALYZE {', '.join(tables)}")
+        cursor.execute(f"ANALYZE {', '.join([*tables, *SUMMARIES])}")
     return True
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -639,7 +640,7 @@ COMPLETENESS_SQL = """
 
 
 def completeness_by_place(
-    windows: Windows, designations: list[Designation], places: Places, *, today: date
+    windows: Windows, designations: list[Term], places: Places, *, today: date
 ) -> dict[int, Completeness]:
     """Party-cell meeting completeness of each designated place, in the three columns.
 
@@ -660,7 +661,7 @@ def completeness_by_place(
         if first <= last:
             key = (places.of(designation.commune_id), designation.commune_id)
             terms[key].append((first, last))
-            needs[key] = max(needs[key], designation.programme.cell_meetings_per_month, 1)
+            needs[key] = max(needs[key], designation.cell_meetings_per_month, 1)
     windows_rows = [
         (place, first, last, needs[place, commune])
         for (place, commune), spans in terms.items()
@@ -773,14 +774,17 @@ def ntm_by_place(
     reached: dict[str, dict[str, set[int]]] = {
         level: {"period": set(), "last_year": set(), "cumulative": set()} for level in NTM_LEVELS
     }
-    rows = NtmRecognition.objects.filter(commune_id__in=list(members)).only(
-        "commune_id", "level", "year", "recognised_on"
+    rows = (
+        NtmRecognition.objects.filter(commune_id__any=members)
+        .order_by()
+        .values_list("commune_id", "level", "year", "recognised_on")
     )
-    for recognition in rows:
-        if recognition.level not in reached:
+    for commune_id, level, year, recognised_on in rows:
+        if level not in reached:
             continue
-        day, place = _recognised_on(recognition), members[recognition.commune_id]
-        sets = reached[recognition.level]
+        day = _recognised_on(NtmRecognition(level=level, year=year, recognised_on=recognised_on))
+        place = members[commune_id]
+        sets = reached[level]
         if start <= day <= end:
             sets["period"].add(place)
         if last_start <= day <= last_end:
@@ -801,17 +805,24 @@ def ntm_by_place(
 # --- The special communes -----------------------------------------------------------------------
 
 
-def designations_until(end: date) -> list[Designation]:
-    return list(
-        Designation.objects.filter(valid_from__lte=end)
-        .select_related("programme")
-        .only("commune_id", "valid_from", "valid_until", "programme__cell_meetings_per_month")
+class Term(NamedTuple):
+    """What the dashboard needs of a designation (thousands of them: no model instances)."""
+
+    commune_id: int
+    valid_from: date
+    valid_until: date | None
+    cell_meetings_per_month: int
+
+
+def designations_until(end: date) -> list[Term]:
+    return [
+        Term(*row)
+        for row in Designation.objects.filter(valid_from__lte=end)
         .order_by("commune_id", "valid_from")
-    )
-
-
-# What the dashboard shows of a unit and of the unit above it (thousands of them are loaded).
-UNIT_FIELDS = ("level", "kind", "name", "parent_id", "latitude", "longitude")
+        .values_list(
+            "commune_id", "valid_from", "valid_until", "programme__cell_meetings_per_month"
+        )
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -830,6 +841,27 @@ class Unit:
     @classmethod
     def of(cls, unit: AdminUnit) -> Unit:
         return cls(unit.pk, unit.name, unit.full_name, unit.latitude, unit.longitude)
+
+
+def full_name(kind: str, name: str) -> str:
+    """`AdminUnit.full_name` without a model instance."""
+    return f"{AdminUnit.KIND_PREFIX.get(kind, '')} {name}".strip()
+
+
+def units_with_districts(unit_ids: Iterable[int]) -> tuple[dict[int, Unit], dict[int, str]]:
+    """The dashboard's `Unit` of each unit, and the full name of the unit above it (one plain
+    query: thousands of model instances cost a noticeable part of a second)."""
+    units: dict[int, Unit] = {}
+    districts: dict[int, str] = {}
+    rows = (
+        AdminUnit.objects.filter(pk__any=unit_ids)
+        .order_by()
+        .values_list("pk", "kind", "name", "latitude", "longitude", "parent__kind", "parent__name")
+    )
+    for pk, kind, name, latitude, longitude, parent_kind, parent_name in rows:
+        units[pk] = Unit(pk, name, full_name(kind, name), latitude, longitude)
+        districts[pk] = full_name(parent_kind, parent_name) if parent_name is not None else ""
+    return units, districts
 
 
 @dataclass(slots=True)
@@ -904,14 +936,12 @@ class Dashboard:
 
 def _district_names(unit_ids: set[int]) -> dict[int, str]:
     """Unit id → the full name of the unit above it."""
-    rows = AdminUnit.objects.filter(pk__in=list(unit_ids), parent__isnull=False).values_list(
-        "pk", "parent__kind", "parent__name"
+    rows = (
+        AdminUnit.objects.filter(pk__any=unit_ids, parent__isnull=False)
+        .order_by()
+        .values_list("pk", "parent__kind", "parent__name")
     )
-    return {pk: AdminUnit(kind=kind, name=name).full_name for pk, kind, name in rows}
-
-
-def _parent_name(unit: AdminUnit | None) -> str:
-    return unit.parent.full_name if unit is not None and unit.parent_id else ""
+    return {pk: full_name(kind, name) for pk, kind, name in rows}
 
 
 def dashboard_kept(
@@ -976,17 +1006,13 @@ def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -
     )
 
     # The units the page names: designated communes and their places.
-    units = (
-        AdminUnit.objects.select_related("parent")
-        .only(*UNIT_FIELDS, *(f"parent__{name}" for name in UNIT_FIELDS))
-        .in_bulk(list({*place_ids, *member_of}))
-    )
+    units, districts_of_units = units_with_districts({*place_ids, *member_of})
 
     agency_day = min(last_day, today)
     agencies: dict[int, list[str]] = defaultdict(list)
     for assignment in (
         Assignment.objects.active_on(agency_day)
-        .filter(commune_id__in=list(member_of), role=Role.LEAD)
+        .filter(commune_id__any=member_of, role=Role.LEAD)
         .select_related("agency")
         .order_by("agency__name")
     ):
@@ -1006,7 +1032,7 @@ def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -
         open_by_place[places.of(unit)].append(item)
 
     # The designated units whose figures go to each place (other than the place itself).
-    members_of: dict[int, list[AdminUnit]] = defaultdict(list)
+    members_of: dict[int, list[Unit]] = defaultdict(list)
     for unit, target in member_of.items():
         if unit != target and unit in designated_units and unit in units:
             members_of[target].append(units[unit])
@@ -1023,11 +1049,11 @@ def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -
         level = ntm_highest.get(place_id, "")
         rows.append(
             CommuneRow(
-                place=Unit.of(place),
+                place=place,
                 url=f"{url_head}/{place_id}/{url_tail}",
-                district=_parent_name(place),
+                district=districts_of_units[place_id],
                 members=sorted(
-                    (Unit.of(unit) for unit in members_of.get(place_id, [])),
+                    members_of.get(place_id, []),
                     key=lambda u: fold(u.name),
                 ),
                 agencies=agencies.get(place_id, []),
