@@ -62,10 +62,11 @@ REFRESH_FACTOR = 20
 # PAUSE_FACTOR × d seconds: refreshes take at most a quarter of one thread's time, whatever the
 # number of periods being read while records keep changing.
 PAUSE_FACTOR = 3
-# The worker's refreshes of shared results (one for all web processes, outside them) rest as
-# long as each took: at most half of one core, so that 16 national dashboards of about ten
-# seconds each all get recomputed well within FIGURES_STALE_SECONDS.
-WORKER_PAUSE_FACTOR = 1
+# The worker's refreshes of shared results (one for all web processes, outside them) rest three
+# times as long as each took: at most a quarter of one core (the worker and its database session
+# together) goes to refreshes, the rest to the pages. 16 national dashboards of 3–5 s each are
+# all recomputed every 3–5 minutes, well within FIGURES_STALE_SECONDS.
+WORKER_PAUSE_FACTOR = 3
 WAIT_SECONDS = 120  # how long a request waits for the same computation run by another thread
 
 
