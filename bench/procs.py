@@ -124,8 +124,12 @@ def gunicorn(*, workers: int = 2, threads: int = 4, log: Path):
             # reset counts as an error.
             "--keep-alive",
             "30",
+            # Each request with its time in the server (ms) and the process that served it: the
+            # client's times also hold the waits outside the server (a full garbage collection).
             "--access-logfile",
-            "-",
+            str(log.with_suffix(".access.log")),
+            "--access-logformat",
+            "%(t)s %(M)s %(p)s %(m)s %(U)s%(q)s %(s)s",
         ],
         cwd=BASE_DIR,
         env=child_env(),

@@ -158,6 +158,10 @@ FIGURES_REFRESH_SECONDS = env_int("FIGURES_REFRESH_SECONDS", 60)
 # The dashboard's figures are recomputed by the Celery worker and shared through Redis (True),
 # or by a thread of each web process (False).
 FIGURES_REFRESH_IN_WORKER = env_bool("FIGURES_REFRESH_IN_WORKER", True)
+# A web process runs Python's full garbage collection every this many seconds from a thread of
+# its own, not whenever CPython decides (a pause of up to a second at national scale, see
+# programme/gc_tuning.py); 0 leaves CPython's default.
+WEB_GC_FULL_SECONDS = env_int("WEB_GC_FULL_SECONDS", 600)
 # An export whose worker has not written progress for this long is marked failed (seconds).
 EXPORT_STALE_SECONDS = env_int("EXPORT_STALE_SECONDS", 10 * 60)
 # Defined here, copied into the database by the scheduler, editable in the admin.
