@@ -838,10 +838,6 @@ class Unit:
     latitude: Decimal | None
     longitude: Decimal | None
 
-    @classmethod
-    def of(cls, unit: AdminUnit) -> Unit:
-        return cls(unit.pk, unit.name, unit.full_name, unit.latitude, unit.longitude)
-
 
 def full_name(kind: str, name: str) -> str:
     """`AdminUnit.full_name` without a model instance."""
