@@ -190,7 +190,12 @@ class AdminUnit(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.KIND_PREFIX.get(self.kind, '')} {self.name}".strip()
+        return self.full_name_of(self.kind, self.name)
+
+    @classmethod
+    def full_name_of(cls, kind: str, name: str) -> str:
+        """ "Xã Gia Sinh" from the kind and the name (also for rows read without an instance)."""
+        return f"{cls.KIND_PREFIX.get(kind, '')} {name}".strip()
 
     def is_valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (

@@ -469,7 +469,9 @@ def rollups_reconcile(*, years: Iterable[int]) -> dict[str, int]:
     return repaired
 
 
-# --- National summaries of the contribution rollup (kept by triggers, migration 0007) ----------
+# --- National summaries of the contribution rollup (kept by triggers, migrations 0007–0008) ----
+
+SUMMARIES_LOCK = "reports:support_summaries"  # the advisory lock the triggers take too
 
 SUMMARIES = {
     "reports_supportbymonth": (
@@ -502,9 +504,8 @@ def summaries_drift() -> dict[str, int]:
 
 def summaries_recompute(cursor, first_month: date, last_month: date) -> None:
     """Sum the summary rows of these months (whole years) again from the rollup, inside the
-    caller's transaction; the triggers stay off for the rest of it (a rebuild's millions of
-    rows cost less summed once than statement by statement)."""
-    cursor.execute("SET LOCAL reports.summaries_by_caller = 'on'")
+    caller's transaction (a rebuild turns the triggers off for its own: its millions of rows
+    cost less summed once than statement by statement)."""
     # The triggers' lock: no drain sums between the DELETE and the INSERT.
     cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [SUMMARIES_LOCK])
     for table, (columns, fresh) in SUMMARIES.items():
@@ -534,6 +535,3 @@ def summaries_repair() -> dict[str, int]:
             summaries_recompute(cursor, first, last)
         logger.warning("rollup summaries repaired: %s", drift)
     return drift
-
-
-SUMMARIES_LOCK = "reports:support_summaries"

@@ -366,7 +366,7 @@ def split_by_years(first: date, last: date) -> tuple[tuple[int, int], list[tuple
 # Every contribution figure of the dashboard in one query. Totals, kinds and charts come from
 # the national monthly summary (a few thousand rows); the support of each commune from whole
 # years of the yearly summary plus the months of partial years from the rollup itself (both
-# summaries are kept by triggers, migration reports/0007).
+# summaries are kept by triggers, migrations reports/0007–0008).
 SUPPORT_SQL = """
     SELECT 'commune', commune_id, NULL, NULL, NULL, NULL::date, NULL::int,
            SUM(period), SUM(last_year), SUM(cumulative), 0, 0, 0
@@ -758,9 +758,9 @@ def combine_open(items: Iterable[OpenNow]) -> OpenNow:
 # --- NTM ----------------------------------------------------------------------------------------
 
 
-def _recognised_on(recognition: NtmRecognition) -> date:
+def _recognised_on(year: int, recognised_on: date | None) -> date:
     """Undated decisions count from the last day of their reporting year."""
-    return recognition.recognised_on or Period("year", recognition.year).days()[1]
+    return recognised_on or Period("year", year).days()[1]
 
 
 def ntm_by_place(
@@ -782,8 +782,7 @@ def ntm_by_place(
     for commune_id, level, year, recognised_on in rows:
         if level not in reached:
             continue
-        day = _recognised_on(NtmRecognition(level=level, year=year, recognised_on=recognised_on))
-        place = members[commune_id]
+        day, place = _recognised_on(year, recognised_on), members[commune_id]
         sets = reached[level]
         if start <= day <= end:
             sets["period"].add(place)
@@ -839,11 +838,6 @@ class Unit:
     longitude: Decimal | None
 
 
-def full_name(kind: str, name: str) -> str:
-    """`AdminUnit.full_name` without a model instance."""
-    return f"{AdminUnit.KIND_PREFIX.get(kind, '')} {name}".strip()
-
-
 def units_with_districts(unit_ids: Iterable[int]) -> tuple[dict[int, Unit], dict[int, str]]:
     """The dashboard's `Unit` of each unit, and the full name of the unit above it (one plain
     query: thousands of model instances cost a noticeable part of a second)."""
@@ -855,8 +849,10 @@ def units_with_districts(unit_ids: Iterable[int]) -> tuple[dict[int, Unit], dict
         .values_list("pk", "kind", "name", "latitude", "longitude", "parent__kind", "parent__name")
     )
     for pk, kind, name, latitude, longitude, parent_kind, parent_name in rows:
-        units[pk] = Unit(pk, name, full_name(kind, name), latitude, longitude)
-        districts[pk] = full_name(parent_kind, parent_name) if parent_name is not None else ""
+        units[pk] = Unit(pk, name, AdminUnit.full_name_of(kind, name), latitude, longitude)
+        districts[pk] = (
+            AdminUnit.full_name_of(parent_kind, parent_name) if parent_name is not None else ""
+        )
     return units, districts
 
 
@@ -930,16 +926,6 @@ class Dashboard:
         return [row for row in self.communes if row.marker() is None]
 
 
-def _district_names(unit_ids: set[int]) -> dict[int, str]:
-    """Unit id → the full name of the unit above it."""
-    rows = (
-        AdminUnit.objects.filter(pk__any=unit_ids, parent__isnull=False)
-        .order_by()
-        .values_list("pk", "parent__kind", "parent__name")
-    )
-    return {pk: full_name(kind, name) for pk, kind, name in rows}
-
-
 def dashboard_kept(
     period: Period, *, mode: str = RECORDED, today: date, started_on: date | None = None
 ) -> figures_cache.Kept:
@@ -1001,8 +987,11 @@ def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -
         period, {places.of(d.commune_id) for d in designations}, places
     )
 
-    # The units the page names: designated communes and their places.
-    units, districts_of_units = units_with_districts({*place_ids, *member_of})
+    # The units the page names (designated communes and their places) and, for the chart by
+    # district, every place with support, designated or not: one plain query for them all.
+    units, districts_of = units_with_districts(
+        {*place_ids, *member_of, *(places.of(unit) for unit in by_commune)}
+    )
 
     agency_day = min(last_day, today)
     agencies: dict[int, list[str]] = defaultdict(list)
@@ -1047,7 +1036,7 @@ def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -
             CommuneRow(
                 place=place,
                 url=f"{url_head}/{place_id}/{url_tail}",
-                district=districts_of_units[place_id],
+                district=districts_of[place_id],
                 members=sorted(
                     members_of.get(place_id, []),
                     key=lambda u: fold(u.name),
@@ -1065,9 +1054,6 @@ def _compute_dashboard(period: Period, *, mode: str, today: date, start: date) -
     rows.sort(key=lambda row: (fold(row.district), fold(row.place.name)))
 
     # Support by district: the district of the recorded unit, or the unit above today's unit.
-    # Every commune with support counts, designated or not: their districts' names come from
-    # one plain query (thousands of model instances cost seconds at national scale).
-    districts_of = _district_names({places.of(unit) for unit in by_commune})
     by_district: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for unit, figures in by_commune.items():
         name = districts_of.get(places.of(unit)) or "—"
